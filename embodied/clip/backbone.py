@@ -1,0 +1,448 @@
+"""The shared CLIP backbone: one loaded open_clip model per process, batched encoders, cached texts.
+
+>>> clip = get_backbone(ClipConfig(model="ViT-B-32"))          # pretrained (default tag)
+>>> img = clip.encode_images(frames)                            # (N, D) float32, unit norm
+>>> txt = clip.encode_texts(["a chair", "a bed"])               # (2, D), cached per text
+>>> clf = clip.text_classifier(["chair", "bed"], "imagenet")    # (2, D) prompt ensemble
+>>> clip.provenance.label                                       # which weights made these numbers
+
+Weights come from exactly one source: an open_clip pretrained tag (cache or download; fails fast
+offline), a local state-dict file, or an explicit ``random_init=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from embodied.clip import registry
+from embodied.clip.checkpoints import (
+    ARCH_KEY,
+    PREPROCESS_KEY,
+    file_sha256,
+    load_state_dict,
+    save_state_dict,
+)
+from embodied.clip.prompts import TEMPLATE_SETS, format_prompts
+from embodied.errors import CheckpointError, ConfigError
+
+__all__ = ["ClipConfig", "Provenance", "ClipBackbone", "get_backbone", "resolve_device"]
+
+log = logging.getLogger(__name__)
+
+_PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClipConfig:
+    """How to build the backbone.
+
+    Attributes:
+        model: open_clip architecture name (``open_clip.list_models()``, plus ``embodied-tiny``).
+        pretrained: open_clip pretrained tag; None = the architecture's default tag. Ignored sources
+            are errors: give at most one of ``pretrained``, ``checkpoint``, ``random_init``.
+        checkpoint: path of a local state dict (.safetensors / .pt / .pth / .bin).
+        random_init: explicitly ask for random weights (tests, training from scratch).
+        seed: seed of the random init.
+        device: "auto" (cuda > mps > cpu) or a torch device string.
+        precision: "auto" (bf16/fp16 autocast on CUDA, fp32 elsewhere), "fp32", "fp16", "bf16".
+        batch_size: images (and texts x4) per forward pass.
+        text_cache_size: entries of the LRU text-embedding cache.
+        cache_dir: weights cache directory; None = Hugging Face's hub cache (or ~/.cache/clip).
+        offline_timeout_s: how long to wait for the hub before declaring the machine offline.
+    """
+
+    model: str = registry.DEFAULT_MODEL
+    pretrained: str | None = None
+    checkpoint: str | None = None
+    random_init: bool = False
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 32
+    text_cache_size: int = 4096
+    cache_dir: str | None = None
+    offline_timeout_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        given = [n for n, v in (("pretrained", self.pretrained), ("checkpoint", self.checkpoint),
+                                ("random_init", self.random_init)) if v]
+        if len(given) > 1:
+            raise ConfigError(f"give one weights source, got {' and '.join(given)}")
+        if self.precision not in _PRECISIONS:
+            raise ConfigError(f"precision must be one of {_PRECISIONS}, got '{self.precision}'")
+        if self.batch_size < 1 or self.text_cache_size < 0:
+            raise ConfigError("batch_size must be >= 1 and text_cache_size >= 0")
+        if not self.offline_timeout_s > 0:
+            raise ConfigError(f"offline_timeout_s must be > 0, got {self.offline_timeout_s}")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which weights produced an output. ``source`` is "pretrained", "checkpoint" or "random"."""
+
+    architecture: str
+    source: str
+    tag: str | None = None
+    remote: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    seed: int | None = None
+
+    @property
+    def model_id(self) -> str:
+        """Short unique id of the weights (used as a cache key)."""
+        if self.source == "pretrained":
+            return f"{self.architecture}@{self.tag}"
+        if self.source == "checkpoint":
+            return f"{self.architecture}@sha256:{self.sha256}"
+        return f"{self.architecture}@random:{self.seed}"
+
+    @property
+    def label(self) -> str:
+        """One human-readable line for report headers."""
+        if self.source == "pretrained":
+            return f"{self.architecture} pretrained '{self.tag}'"
+        if self.source == "checkpoint":
+            return f"{self.architecture} checkpoint {self.path} (sha256 {str(self.sha256)[:12]})"
+        return f"{self.architecture} RANDOM INIT (seed {self.seed}; not pretrained, outputs are not meaningful)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def resolve_device(device: str) -> torch.device:
+    """"auto" -> cuda if available, else mps, else cpu; anything else is parsed by torch."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ConfigError(f"invalid device '{device}': {exc}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device '{device}' requested but CUDA is not available; use --device auto or cpu")
+    return dev
+
+
+class ClipBackbone:
+    """A loaded open_clip model with batched, cached encoders. Build it once per process with
+    :func:`get_backbone`; every module shares that instance.
+
+    Counters ``image_forwards`` and ``text_forwards`` count model forward passes.
+    """
+
+    def __init__(self, config: ClipConfig | None = None) -> None:
+        import open_clip
+
+        self.config = config or ClipConfig()
+        self.device = resolve_device(self.config.device)
+        self._autocast_dtype = self._pick_autocast_dtype()
+        self.model, self.provenance = _build_model(self.config)
+        self.model.eval().to(self.device)
+        self.tokenizer = open_clip.get_tokenizer(self.config.model)
+        self.preprocess_cfg: dict[str, Any] = dict(open_clip.get_model_preprocess_cfg(self.model))
+        self.embed_dim: int = int(open_clip.get_model_config(self.config.model)["embed_dim"])
+        self._pil_transform = None
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.image_forwards = 0
+        self.text_forwards = 0
+        log.info("CLIP backbone: %s on %s", self.provenance.label, self.device)
+
+    @classmethod
+    def from_config(cls, config: ClipConfig) -> ClipBackbone:
+        return cls(config)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def image_size(self) -> int:
+        size = self.preprocess_cfg["size"]
+        return int(size if isinstance(size, int) else size[0])
+
+    @property
+    def logit_scale(self) -> float:
+        """CLIP's learned temperature exp(t), used to turn cosines into softmax logits."""
+        return float(self.model.logit_scale.detach().exp().cpu())
+
+    # ------------------------------------------------------------------ preprocessing
+    def preprocess(self, images: np.ndarray) -> torch.Tensor:
+        """Same-size uint8 images (N, H, W, 3) -> normalised model input (N, 3, S, S) on the device.
+
+        Matches open_clip's eval transform (resize, centre crop, mean/std) but runs batched in
+        torch; uncommon modes fall back to open_clip's own PIL transform.
+        """
+        arr = _check_images(images)
+        cfg = self.preprocess_cfg
+        size = cfg["size"]
+        S = size if isinstance(size, int) else (size[0] if size[0] == size[1] else None)
+        mode = cfg.get("resize_mode", "shortest")
+        if S is None or mode not in ("shortest", "squash"):
+            return self._preprocess_pil(arr)
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as TF
+
+        interp = InterpolationMode.BILINEAR if cfg.get("interpolation") == "bilinear" else InterpolationMode.BICUBIC
+        x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device).permute(0, 3, 1, 2).float()
+        target = [S] if mode == "shortest" else [S, S]
+        if list(x.shape[-2:]) != [S, S]:
+            # round and clamp like PIL, which resizes in uint8
+            x = TF.resize(x, target, interpolation=interp, antialias=True).clamp_(0, 255).round_()
+        if mode == "shortest":
+            x = TF.center_crop(x, [S, S])
+        mean = torch.tensor(cfg["mean"], device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(cfg["std"], device=self.device).view(1, 3, 1, 1)
+        return (x / 255.0 - mean) / std
+
+    def _preprocess_pil(self, arr: np.ndarray) -> torch.Tensor:
+        import open_clip
+        from PIL import Image
+
+        if self._pil_transform is None:
+            self._pil_transform = open_clip.image_transform_v2(
+                open_clip.PreprocessCfg(**self.preprocess_cfg), is_train=False
+            )
+        return torch.stack([self._pil_transform(Image.fromarray(a)) for a in arr]).to(self.device)
+
+    # ------------------------------------------------------------------ encoders
+    def encode_images(self, images: np.ndarray | Sequence[np.ndarray], *, progress: bool | None = None) -> np.ndarray:
+        """Embed images.
+
+        Args:
+            images: (N, H, W, 3) uint8 array, or a sequence of (H_i, W_i, 3) uint8 arrays of any sizes.
+            progress: show a progress bar (default: when more than 8 batches).
+        Returns:
+            (N, D) float32, unit L2 norm.
+        """
+        return self._encode_batched(images, self._image_forward, progress, desc="encode images")
+
+    def patch_features(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Dense per-patch embeddings of a ViT: final tokens through ln_post and the projection.
+
+        Returns:
+            (N, gh, gw, D) float32, unit L2 norm per patch, in the joint image-text space.
+        Raises:
+            ConfigError: the architecture is not a plain open_clip VisionTransformer.
+        """
+        from open_clip.transformer import VisionTransformer
+
+        visual = self.model.visual
+        if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None:
+            raise ConfigError(
+                f"patch features need a ViT CLIP model without attention pooling; {self.config.model} "
+                f"has a {type(visual).__name__} image tower"
+            )
+        gh, gw = visual.grid_size
+        flat = self._encode_batched(images, self._patch_forward, None, desc="patch features")
+        return flat.reshape(len(flat), gh, gw, -1)
+
+    def encode_texts(self, texts: str | Sequence[str]) -> np.ndarray:
+        """Embed texts, reusing cached embeddings (LRU keyed by weights id and text).
+
+        Returns:
+            (N, D) float32, unit L2 norm.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        prefix = self.provenance.model_id + "\x00"
+        found: dict[str, np.ndarray] = {}
+        for t in texts:
+            hit = self._text_cache.get(prefix + t)
+            if hit is not None:
+                self._text_cache.move_to_end(prefix + t)
+                found[t] = hit
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        step = self.config.batch_size * 4
+        for i in range(0, len(missing), step):
+            chunk = missing[i:i + step]
+            tokens = self.tokenizer(chunk).to(self.device)
+            with torch.inference_mode(), self._autocast():
+                emb = self.model.encode_text(tokens)
+            self.text_forwards += 1
+            emb = F.normalize(emb.float(), dim=-1).cpu().numpy()
+            for t, e in zip(chunk, emb):
+                found[t] = e
+                if self.config.text_cache_size:
+                    self._text_cache[prefix + t] = e
+                    if len(self._text_cache) > self.config.text_cache_size:
+                        self._text_cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.embed_dim), np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+    def text_classifier(
+        self, classnames: Sequence[str], templates: str | Sequence[str] = "imagenet"
+    ) -> np.ndarray:
+        """Prompt-ensemble class embeddings: per class, the mean of its templated prompts, renormalised.
+
+        Args:
+            classnames: C class names.
+            templates: a name in ``TEMPLATE_SETS`` ("imagenet" = the 80 CLIP templates, "short",
+                "none") or a sequence of templates with one ``{}`` each.
+        Returns:
+            (C, D) float32, unit L2 norm.
+        """
+        if isinstance(templates, str):
+            if templates not in TEMPLATE_SETS:
+                raise ConfigError(f"unknown template set '{templates}'; choose from {sorted(TEMPLATE_SETS)}")
+            templates = TEMPLATE_SETS[templates]
+        templates = list(templates)
+        prompts = [p for c in classnames for p in format_prompts(c, templates)]
+        emb = self.encode_texts(prompts).reshape(len(classnames), len(templates), -1).mean(axis=1)
+        return (emb / np.linalg.norm(emb, axis=-1, keepdims=True)).astype(np.float32)
+
+    def similarity(self, image_emb: np.ndarray, text_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine similarities (N, M) and softmax over texts of logit_scale * cosine (N, M)."""
+        cos = image_emb @ text_emb.T
+        logits = self.logit_scale * cos
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return cos, probs / probs.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | Path) -> Path:
+        """Write the weights (safetensors keeps architecture and preprocessing in its header)."""
+        meta = {ARCH_KEY: self.config.model, PREPROCESS_KEY: json.dumps(self.preprocess_cfg),
+                "embodied.provenance": json.dumps(self.provenance.to_dict())}
+        return save_state_dict(path, self.model.state_dict(), meta)
+
+    # ------------------------------------------------------------------ internals
+    def _pick_autocast_dtype(self) -> torch.dtype | None:
+        p, dev = self.config.precision, self.device.type
+        if p == "fp32" or (p == "auto" and dev != "cuda"):
+            return None
+        if p == "auto":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if p == "fp16" and dev == "cpu":
+            raise ConfigError("precision fp16 needs a GPU; use fp32 or bf16 on the CPU")
+        return torch.float16 if p == "fp16" else torch.bfloat16
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self._autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self._autocast_dtype)
+
+    def _image_forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.image_forwards += 1
+        return self.model.encode_image(x)
+
+    def _patch_forward(self, x: torch.Tensor) -> torch.Tensor:
+        visual = self.model.visual
+        self.image_forwards += 1
+        tokens = visual.transformer(visual._embeds(x))[:, 1:]
+        tokens = visual.ln_post(tokens)
+        if visual.proj is not None:
+            tokens = tokens @ visual.proj
+        return tokens.reshape(len(tokens), -1)
+
+    def _encode_batched(self, images, forward, progress: bool | None, desc: str) -> np.ndarray:
+        groups = _group_by_shape(images)
+        n = sum(len(idx) for idx, _ in groups)
+        bs = self.config.batch_size
+        n_batches = sum(-(-len(idx) // bs) for idx, _ in groups)
+        out: np.ndarray | None = None
+        from tqdm.auto import tqdm
+
+        show = n_batches > 8 if progress is None else progress
+        with tqdm(total=n, desc=desc, unit="img", disable=not show) as bar:
+            for idx, arr in groups:
+                for s in range(0, len(idx), bs):
+                    x = self.preprocess(arr[s:s + bs])
+                    with torch.inference_mode(), self._autocast():
+                        feats = forward(x)
+                    feats = F.normalize(feats.float().reshape(len(x), -1, self.embed_dim), dim=-1)
+                    feats = feats.reshape(len(x), -1).cpu().numpy()
+                    if out is None:
+                        out = np.empty((n, feats.shape[1]), np.float32)
+                    out[idx[s:s + bs]] = feats
+                    bar.update(len(x))
+        if out is None:
+            return np.zeros((0, self.embed_dim), np.float32)
+        return out
+
+
+def _check_images(images: Any) -> np.ndarray:
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
+        raise ValueError(f"images must be uint8 (N, H, W, 3), got {arr.dtype} {arr.shape}")
+    return arr
+
+
+def _group_by_shape(images: np.ndarray | Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(indices, (n, H, W, 3) uint8 stack)] for each distinct image size, in first-seen order."""
+    if isinstance(images, np.ndarray) and images.ndim == 4:
+        return [(np.arange(len(images)), _check_images(images))]
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        raise ValueError("got a single (H, W, 3) image; pass a batch (1, H, W, 3) or a list of images")
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    items = list(images)
+    for i, im in enumerate(items):
+        a = np.asarray(im)
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[-1] != 3:
+            raise ValueError(f"image {i} must be uint8 (H, W, 3), got {a.dtype} {a.shape}")
+        by_shape.setdefault(a.shape, []).append(i)
+    return [(np.array(idx), np.stack([items[i] for i in idx])) for idx in by_shape.values()]
+
+
+def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance]:
+    import open_clip
+
+    registry.check_architecture(cfg.model)
+    common = dict(precision="fp32", device="cpu", pretrained_text=False, pretrained_image=False)
+    if cfg.checkpoint:
+        path = Path(cfg.checkpoint).expanduser().resolve()
+        sd, meta = load_state_dict(path)
+        arch = meta.get(ARCH_KEY)
+        if arch and arch != cfg.model:
+            raise CheckpointError(f"{path} holds a '{arch}' model, not '{cfg.model}'; pass --model {arch}")
+        pp = json.loads(meta[PREPROCESS_KEY]) if PREPROCESS_KEY in meta else None
+        model = open_clip.create_model(cfg.model, pretrained=None, force_preprocess_cfg=pp, **common)
+        _load_strict(model, sd, path, cfg.model)
+        return model, Provenance(cfg.model, "checkpoint", path=str(path), sha256=file_sha256(path))
+    if cfg.random_init:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = open_clip.create_model(cfg.model, pretrained=None, **common)
+        return model, Provenance(cfg.model, "random", seed=cfg.seed)
+    tag = cfg.pretrained or registry.default_tag(cfg.model)
+    src = registry.weights_source(cfg.model, tag, cfg.cache_dir)
+    path = registry.resolve_pretrained(src, cfg.offline_timeout_s)
+    pcfg = src.pretrained_cfg
+    pp = {k: pcfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pcfg}
+    model = open_clip.create_model(
+        cfg.model, pretrained=path, force_quick_gelu=bool(pcfg.get("quick_gelu", False)),
+        force_preprocess_cfg=pp or None, **common,
+    )
+    return model, Provenance(cfg.model, "pretrained", tag=tag, remote=src.remote, path=str(path))
+
+
+def _load_strict(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: Path, arch: str) -> None:
+    own = model.state_dict()
+    missing = sorted(set(own) - set(sd))
+    unexpected = sorted(set(sd) - set(own))
+    wrong = sorted(k for k in set(own) & set(sd) if own[k].shape != sd[k].shape)
+    if missing or unexpected or wrong:
+        raise CheckpointError(
+            f"{path} does not match architecture '{arch}': {len(missing)} missing keys {missing[:3]}, "
+            f"{len(unexpected)} unexpected keys {unexpected[:3]}, {len(wrong)} shape mismatches {wrong[:3]}. "
+            "Pass the --model the checkpoint was trained with."
+        )
+    model.load_state_dict(sd, strict=True)
+
+
+@lru_cache(maxsize=4)
+def get_backbone(config: ClipConfig | None = None) -> ClipBackbone:
+    """The process-wide backbone for ``config`` (built on first call, then shared)."""
+    return ClipBackbone(config or ClipConfig())
+

@@ -1,0 +1,214 @@
+"""Where CLIP weights come from: open_clip's architecture and tag registries, our own model configs,
+and a weights resolver that answers from the local cache or fails fast when offline.
+
+Our architectures live as open_clip JSON configs in ``model_configs/`` (``embodied-tiny``: a ~7 MB
+ViT for tests) and are registered with open_clip on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from embodied.errors import ConfigError, WeightsUnavailableError
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_TAGS",
+    "register_model_configs",
+    "list_architectures",
+    "list_tags",
+    "default_tag",
+    "WeightsSource",
+    "weights_source",
+    "resolve_pretrained",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ViT-B-32"
+DEFAULT_TAGS = {"ViT-B-32": "laion2b_s34b_b79k", "ViT-B-16": "laion2b_s34b_b88k", "ViT-L-14": "laion2b_s32b_b82k"}
+"""Preferred tag per architecture; any other architecture defaults to its first listed tag."""
+
+_CONFIG_DIR = Path(__file__).parent / "model_configs"
+_HF_ENDPOINT_DEFAULT = "https://huggingface.co"
+
+
+@cache
+def register_model_configs() -> None:
+    """Add ``embodied/clip/model_configs/*.json`` to open_clip's architecture registry (once)."""
+    import open_clip
+
+    open_clip.add_model_config(_CONFIG_DIR)
+
+
+def list_architectures() -> list[str]:
+    """All open_clip architectures, ours included."""
+    import open_clip
+
+    register_model_configs()
+    return open_clip.list_models()
+
+
+def list_tags(architecture: str) -> list[str]:
+    """Pretrained tags open_clip knows for ``architecture`` (empty for our own architectures)."""
+    import open_clip
+
+    return list(open_clip.list_pretrained_tags_by_model(architecture))
+
+
+def check_architecture(architecture: str) -> None:
+    """Raise ConfigError (with close matches) when open_clip does not know ``architecture``."""
+    archs = list_architectures()
+    if architecture not in archs:
+        import difflib
+
+        close = difflib.get_close_matches(architecture, archs, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"unknown CLIP architecture '{architecture}'.{hint} See open_clip.list_models().")
+
+
+def default_tag(architecture: str) -> str:
+    """The tag used when none is given: DEFAULT_TAGS, else the first tag open_clip lists."""
+    if architecture in DEFAULT_TAGS:
+        return DEFAULT_TAGS[architecture]
+    tags = list_tags(architecture)
+    if not tags:
+        raise ConfigError(
+            f"architecture '{architecture}' has no pretrained tags; pass a checkpoint file "
+            "(--checkpoint / ClipConfig.checkpoint) or random_init=True"
+        )
+    return tags[0]
+
+
+@dataclass(frozen=True, slots=True)
+class WeightsSource:
+    """Where a pretrained tag's weights live: a Hugging Face file or a URL, and the local cache."""
+
+    architecture: str
+    tag: str
+    hf_repo: str | None
+    hf_filenames: tuple[str, ...]
+    url: str | None
+    cache_dir: str
+    pretrained_cfg: dict
+
+    @property
+    def remote(self) -> str:
+        if self.hf_repo:
+            return f"{_hf_endpoint()}/{self.hf_repo} ({' or '.join(self.hf_filenames)})"
+        return str(self.url)
+
+    @property
+    def probe_url(self) -> str:
+        return _hf_endpoint() if self.hf_repo else str(self.url)
+
+
+def _hf_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", _HF_ENDPOINT_DEFAULT).rstrip("/")
+
+
+def weights_source(architecture: str, tag: str, cache_dir: str | None = None) -> WeightsSource:
+    """Look up ``tag`` for ``architecture`` in open_clip's pretrained registry (no network)."""
+    import open_clip
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    cfg = open_clip.get_pretrained_cfg(architecture, tag)
+    if not cfg:
+        tags = list_tags(architecture)
+        raise ConfigError(
+            f"unknown pretrained tag '{tag}' for {architecture}; known tags: {', '.join(tags) or 'none'}"
+        )
+    hf_hub = cfg.get("hf_hub") or ""
+    if hf_hub:
+        from huggingface_hub import constants as hf_constants
+
+        repo, filename = os.path.split(hf_hub)  # open_clip's rule: "org/name/" means the default file
+        filename = filename or HF_WEIGHTS_NAME
+        names = [filename]
+        if filename == HF_WEIGHTS_NAME:
+            names.insert(0, HF_SAFE_WEIGHTS_NAME)
+        elif filename.endswith((".bin", ".pth")):
+            names.insert(0, filename[:-4] + ".safetensors")
+        return WeightsSource(
+            architecture, tag, repo, tuple(names), None,
+            cache_dir or hf_constants.HF_HUB_CACHE, dict(cfg),
+        )
+    url = cfg.get("url") or None
+    return WeightsSource(
+        architecture, tag, None, (), url, cache_dir or os.path.expanduser("~/.cache/clip"), dict(cfg)
+    )
+
+
+def _cached_file(src: WeightsSource) -> str | None:
+    if src.hf_repo:
+        from huggingface_hub import try_to_load_from_cache
+
+        for name in src.hf_filenames:
+            path = try_to_load_from_cache(src.hf_repo, name, cache_dir=src.cache_dir)
+            if isinstance(path, str) and os.path.isfile(path):
+                return path
+        return None
+    path = os.path.join(src.cache_dir, os.path.basename(urllib.parse.urlparse(str(src.url)).path))
+    return path if os.path.isfile(path) else None
+
+
+def _reachable(url: str, timeout_s: float) -> tuple[bool, str]:
+    """Whether ``url``'s host answers at all within ``timeout_s`` (bounded even if DNS hangs)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") and "huggingface" in url:
+        return False, "HF_HUB_OFFLINE is set"
+    result: list[tuple[bool, str]] = []
+
+    def probe() -> None:
+        try:
+            req = urllib.request.Request(url, method="HEAD")
+            urllib.request.urlopen(req, timeout=timeout_s).close()
+            result.append((True, "ok"))
+        except urllib.error.HTTPError:  # the server answered: the network works
+            result.append((True, "ok"))
+        except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+            result.append((False, f"{type(exc).__name__}: {exc}"))
+
+    th = threading.Thread(target=probe, daemon=True)
+    th.start()
+    th.join(timeout_s + 0.5)
+    return result[0] if result else (False, f"no answer within {timeout_s:.1f} s")
+
+
+def resolve_pretrained(src: WeightsSource, timeout_s: float = 3.0) -> str:
+    """Local path of the weights of ``src``: from the cache, else downloaded.
+
+    Raises:
+        WeightsUnavailableError: within about ``timeout_s`` when the file is not cached and the
+            host cannot be reached. The message names the architecture, tag, cache directory,
+            the remote file and how to pass a local file instead.
+    """
+    path = _cached_file(src)
+    if path:
+        log.info("using cached weights %s", path)
+        return path
+    ok, why = _reachable(src.probe_url, timeout_s)
+    if not ok:
+        raise WeightsUnavailableError(
+            f"pretrained weights for {src.architecture} '{src.tag}' are not in the cache directory "
+            f"{src.cache_dir} and {src.probe_url} is unreachable ({why}). Either connect to the internet "
+            f"once to download {src.remote}, or download that file yourself and pass it with "
+            f"--checkpoint FILE (ClipConfig(checkpoint=...)), or set HF_HUB_CACHE/--cache-dir to a "
+            "directory that has it."
+        )
+    import open_clip
+
+    log.info("downloading %s weights '%s' from %s", src.architecture, src.tag, src.remote)
+    try:
+        return open_clip.download_pretrained(src.pretrained_cfg, cache_dir=src.cache_dir)
+    except Exception as exc:
+        raise WeightsUnavailableError(
+            f"downloading {src.architecture} '{src.tag}' from {src.remote} failed: {exc}"
+        ) from exc
