@@ -208,12 +208,12 @@ class ClipBackbone:
         return (x / 255.0 - mean) / std
 
     def _preprocess_pil(self, arr: np.ndarray) -> torch.Tensor:
-        import open_clip
+        from open_clip.transform import PreprocessCfg, image_transform_v2
         from PIL import Image
 
         if self._pil_transform is None:
-            self._pil_transform = open_clip.image_transform_v2(
-                open_clip.PreprocessCfg(**self.preprocess_cfg), is_train=False
+            self._pil_transform = image_transform_v2(
+                PreprocessCfg(**self.preprocess_cfg), is_train=False
             )
         return torch.stack([self._pil_transform(Image.fromarray(a)) for a in arr]).to(self.device)
 

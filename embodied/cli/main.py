@@ -1,0 +1,236 @@
+"""The ``embodied`` command line. This is the one place that wires the packages together.
+
+Every toolkit error (:class:`embodied.errors.EmbodiedError`) becomes one ``error: ...`` line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+from pathlib import Path
+
+import click
+
+from embodied import __version__
+from embodied.errors import EmbodiedError
+
+log = logging.getLogger("embodied")
+
+
+class _QuietOpenClip(logging.Filter):
+    """open_clip logs through the root logger; keep its chatter below ERROR out of our output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "open_clip" not in record.pathname
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbose < 2:
+        handler.addFilter(_QuietOpenClip())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class _Group(click.Group):
+    """A click group that turns toolkit errors into one readable line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EmbodiedError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="embodied")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """Embodied AI on zero-shot models: simulators, agents, CLIP tools and 3D data.
+
+    Run `embodied COMMAND --help` for the options of each command.
+    """
+    _setup_logging(verbose)
+
+
+# --------------------------------------------------------------------------- info
+def _version(module: str) -> str | None:
+    from importlib import metadata
+
+    from embodied._optional import is_available
+
+    dist = {"open3d": "open3d-cpu", "open_clip": "open_clip_torch", "PIL": "pillow"}.get(module, module)
+    if not is_available(module):
+        return None
+    for name in (dist, module):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "installed"
+
+
+def _info() -> dict:
+    import torch
+
+    from embodied._optional import feature_status
+    from embodied.clip import registry
+    from embodied.clip.backbone import resolve_device
+
+    packages = {m: _version(m) for m in ("torch", "torchvision", "open_clip", "numpy", "scipy", "trimesh",
+                                          "embreex", "open3d", "PIL", "safetensors", "click", "tqdm")}
+    arch = registry.DEFAULT_MODEL
+    src = registry.weights_source(arch, registry.default_tag(arch))
+    cached = registry._cached_file(src)
+    return {
+        "embodied": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": packages,
+        "torch_device": str(resolve_device("auto")),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "features": {f.name: {"usable": ok, "missing": missing, "install": f.install, "what": f.description}
+                     for f, ok, missing in feature_status()},
+        "clip": {
+            "default_model": arch,
+            "default_tag": src.tag,
+            "cache_dir": src.cache_dir,
+            "url_cache_dir": str(Path("~/.cache/clip").expanduser()),
+            "default_weights_cached": cached,
+        },
+    }
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def info(as_json: bool) -> None:
+    """Versions, torch device, usable simulators and extras, and the CLIP weights cache."""
+    data = _info()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"embodied {data['embodied']}  (python {data['python']}, {data['platform']})")
+    click.echo(f"torch device: {data['torch_device']}" + (f" ({data['cuda']})" if data["cuda"] else ""))
+    click.echo("packages:")
+    for name, ver in data["packages"].items():
+        click.echo(f"  {name:<12} {ver or 'MISSING'}")
+    click.echo("features (simulators and extras):")
+    for name, f in data["features"].items():
+        state = "yes" if f["usable"] else f"no   -> {f['install']}"
+        click.echo(f"  {name:<10} {f['what']:<38} {state}")
+    c = data["clip"]
+    click.echo("CLIP:")
+    click.echo(f"  default weights  {c['default_model']} '{c['default_tag']}'")
+    click.echo(f"  cache directory  {c['cache_dir']}  (URL downloads: {c['url_cache_dir']})")
+    click.echo(f"  cached locally   {c['default_weights_cached'] or 'no (needs internet once, or --checkpoint FILE)'}")
+
+
+# --------------------------------------------------------------------------- clip
+@cli.group(cls=_Group)
+def clip() -> None:
+    """The shared CLIP backbone: embed images and texts."""
+
+
+def clip_options(f):
+    """The options that pick CLIP weights, shared by every command that loads a backbone."""
+    opts = [
+        click.option("--model", default=None, show_default="ViT-B-32",
+                     help="open_clip architecture (see open_clip.list_models(); 'embodied-tiny' for tests)."),
+        click.option("--pretrained", default=None,
+                     help="open_clip pretrained tag (default: the architecture's preferred tag)."),
+        click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Local weights file (.safetensors/.pt/.bin state dict) instead of a tag."),
+        click.option("--random-init", is_flag=True, help="Random weights (tests/plumbing only; results are not meaningful)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random-init."),
+        click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:1, mps."),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto",
+                     show_default=True, help="auto = bf16/fp16 autocast on CUDA, fp32 elsewhere."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                     help="Weights cache (default: the Hugging Face hub cache)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def clip_config_from_options(kw: dict):
+    """Build a ClipConfig from :func:`clip_options` values (popping them from ``kw``)."""
+    from embodied.clip import ClipConfig, registry
+
+    return ClipConfig(
+        model=kw.pop("model") or registry.DEFAULT_MODEL, pretrained=kw.pop("pretrained"),
+        checkpoint=str(c) if (c := kw.pop("checkpoint")) else None, random_init=kw.pop("random_init"),
+        seed=kw.pop("seed"), device=kw.pop("device"), precision=kw.pop("precision"),
+        batch_size=kw.pop("batch_size"), cache_dir=kw.pop("cache_dir"),
+    )
+
+
+def _read_image(path: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise click.BadParameter(f"cannot read image {path}: {exc}", param_hint="--image") from exc
+
+
+@clip.command()
+@clip_options
+@click.option("--image", "images", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              required=True, help="Image file (repeatable).")
+@click.option("--text", "texts", multiple=True, required=True, help='Text, e.g. "a chair" (repeatable).')
+@click.option("--templates", default="none", show_default=True,
+              help="Prompt ensemble per text: none, short or imagenet (80 CLIP templates).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def embed(images, texts, templates, as_json, **kw) -> None:
+    """Similarity of each image to each text.
+
+    Prints the cosine similarity and CLIP's softmax over the texts for every image, under a header
+    naming the weights used.
+
+    \b
+    Examples:
+      embodied clip embed --image kitchen.png --text "a chair" --text "a fridge"
+      embodied clip embed --checkpoint ft.safetensors --model ViT-B-32 --image a.png --text chair
+      embodied clip embed --random-init --model embodied-tiny --image a.png --text x
+    """
+    from embodied.clip import get_backbone
+
+    cfg = clip_config_from_options(kw)
+    arrays = [_read_image(p) for p in images]
+    backbone = get_backbone(cfg)
+    img = backbone.encode_images(arrays)
+    txt = backbone.text_classifier(list(texts), templates) if templates != "none" else backbone.encode_texts(texts)
+    cos, prob = backbone.similarity(img, txt)
+    if as_json:
+        click.echo(json.dumps({
+            "weights": backbone.provenance.to_dict(), "templates": templates,
+            "images": [str(p) for p in images], "texts": list(texts),
+            "cosine": cos.round(6).tolist(), "softmax": prob.round(6).tolist(),
+        }, indent=2))
+        return
+    click.echo(f"weights: {backbone.provenance.label}")
+    width = max(12, *(len(t) for t in texts))
+    click.echo(f"{'image':<24} {'text':<{width}} {'cosine':>8} {'softmax':>8}")
+    for i, p in enumerate(images):
+        for j, t in enumerate(texts):
+            click.echo(f"{p.name[:24]:<24} {t:<{width}} {cos[i, j]:>8.4f} {prob[i, j]:>8.4f}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="embodied")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The main job until the navigation benchmark lands: show the installation, then CLIP similarities.
+# Uses real pretrained weights when they are cached or downloadable; offline it shows the fast,
+# explicit error and falls back to a RANDOM tiny model, which only demonstrates the plumbing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EMB=${VENV:-.venv}/bin/embodied
+out=outputs/demo; mkdir -p "$out"
+"${VENV:-.venv}/bin/python" - "$out" <<'PY'
+import sys
+import numpy as np
+from PIL import Image, ImageDraw
+out = sys.argv[1]
+for name, fill in (("red_disc", (210, 30, 30)), ("green_disc", (30, 170, 60))):
+    im = Image.new("RGB", (320, 240), (235, 235, 230))
+    ImageDraw.Draw(im).ellipse((100, 60, 220, 180), fill=fill)
+    im.save(f"{out}/{name}.png")
+PY
+"$EMB" info
+args=(--image "$out/red_disc.png" --image "$out/green_disc.png" --text "a red circle" --text "a green circle" --templates short)
+if ! "$EMB" clip embed "${args[@]}"; then
+  echo "[demo] no pretrained weights here (see the error above); falling back to a RANDOM tiny model:"
+  "$EMB" clip embed --random-init --model embodied-tiny "${args[@]}"
+fi

@@ -1,0 +1,236 @@
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from embodied.clip import ClipBackbone, ClipConfig, registry
+from embodied.clip.checkpoints import save_state_dict
+from embodied.errors import CheckpointError, ConfigError, WeightsUnavailableError
+
+
+def tiny(**kw):
+    return ClipBackbone(ClipConfig(model="embodied-tiny", device="cpu", **kw))
+
+
+def test_random_init_is_explicit_and_seeded(images):
+    a, b, c = tiny(random_init=True, seed=1), tiny(random_init=True, seed=1), tiny(random_init=True, seed=2)
+    np.testing.assert_array_equal(a.encode_images(images), b.encode_images(images))
+    assert not np.allclose(a.encode_images(images), c.encode_images(images))
+    assert a.provenance.source == "random" and "RANDOM" in a.provenance.label
+    with pytest.raises(ConfigError, match="no pretrained tags"):
+        tiny()  # no tag, no file, no random_init: never a silent random model
+
+
+def test_outputs_are_unit_norm_float32(tiny_clip, images):
+    img = tiny_clip.encode_images(images)
+    txt = tiny_clip.encode_texts(["a chair", "a bed"])
+    for e, n in ((img, 5), (txt, 2)):
+        assert e.dtype == np.float32 and e.shape == (n, tiny_clip.embed_dim)
+        np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
+def test_checkpoint_round_trip_is_identical(tmp_path, tiny_clip, images, suffix):
+    path = tiny_clip.save(tmp_path / f"w{suffix}")
+    loaded = tiny(checkpoint=str(path))
+    np.testing.assert_allclose(loaded.encode_images(images), tiny_clip.encode_images(images), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(loaded.encode_texts(["a mug"]), tiny_clip.encode_texts(["a mug"]), atol=1e-6, rtol=0)
+    prov = loaded.provenance
+    assert prov.source == "checkpoint" and len(prov.sha256) == 64 and prov.path == str(path.resolve())
+
+
+def test_open_clip_training_checkpoint_layout_loads(tmp_path, tiny_clip, images):
+    sd = {f"module.{k}": v for k, v in tiny_clip.model.state_dict().items()}
+    torch.save({"epoch": 3, "state_dict": sd}, tmp_path / "epoch_3.pt")
+    loaded = tiny(checkpoint=str(tmp_path / "epoch_3.pt"))
+    np.testing.assert_allclose(loaded.encode_images(images), tiny_clip.encode_images(images), atol=1e-6, rtol=0)
+
+
+def test_bad_checkpoints_give_clear_errors(tmp_path, tiny_clip):
+    with pytest.raises(CheckpointError, match="not found"):
+        tiny(checkpoint=str(tmp_path / "missing.pt"))
+    (tmp_path / "corrupt.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match="corrupt"):
+        tiny(checkpoint=str(tmp_path / "corrupt.safetensors"))
+    sd = dict(tiny_clip.model.state_dict())
+    sd.pop("logit_scale")
+    sd["visual.proj"] = torch.zeros(3, 3)
+    torch.save(sd, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"1 missing keys \['logit_scale'\].*1 shape mismatches"):
+        tiny(checkpoint=str(tmp_path / "other.pt"))
+    save_state_dict(tmp_path / "b16.safetensors", tiny_clip.model.state_dict(), {"embodied.architecture": "ViT-B-16"})
+    with pytest.raises(CheckpointError, match="holds a 'ViT-B-16' model"):
+        tiny(checkpoint=str(tmp_path / "b16.safetensors"))
+
+
+def test_preprocessing_matches_open_clip_transform(tiny_clip):
+    """Our batched torch preprocessing against open_clip's own PIL eval transform."""
+    from open_clip.transform import PreprocessCfg, image_transform_v2
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    # smooth images (real photos are smooth; per-pixel noise exaggerates resampling differences)
+    base = rng.integers(0, 256, (3, 12, 16, 3), dtype=np.uint8)
+    imgs = np.stack([np.asarray(Image.fromarray(b).resize((160, 120), Image.BILINEAR)) for b in base])
+    ours = tiny_clip.preprocess(imgs)
+    pil = image_transform_v2(PreprocessCfg(**tiny_clip.preprocess_cfg), is_train=False)
+    ref = torch.stack([pil(Image.fromarray(a)) for a in imgs])
+    assert ours.shape == ref.shape == (3, 3, 64, 64)
+    # one uint8 step is 1/255/std ~ 0.015 in normalised units
+    assert (ours - ref).abs().mean() < 0.01 and (ours - ref).abs().max() < 0.1
+    with torch.inference_mode():
+        a = torch.nn.functional.normalize(tiny_clip.model.encode_image(ours), dim=-1)
+        b = torch.nn.functional.normalize(tiny_clip.model.encode_image(ref), dim=-1)
+    assert (a * b).sum(-1).min() > 0.999
+
+
+def test_mixed_sizes_and_batching_are_consistent(tiny_clip):
+    rng = np.random.default_rng(1)
+    imgs = [rng.integers(0, 256, s, dtype=np.uint8) for s in [(48, 64, 3), (100, 80, 3), (48, 64, 3), (64, 64, 3)]]
+    together = tiny_clip.encode_images(imgs)
+    alone = np.concatenate([tiny_clip.encode_images(im[None]) for im in imgs])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    big = tiny(random_init=True, seed=0, batch_size=64)
+    np.testing.assert_allclose(big.encode_images(imgs), together, atol=1e-5)
+    with pytest.raises(ValueError, match="uint8"):
+        tiny_clip.encode_images(np.zeros((1, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match="single"):
+        tiny_clip.encode_images(imgs[0])
+
+
+def test_text_cache_hits_cost_no_forward(images):
+    clip = tiny(random_init=True, text_cache_size=3)
+    calls = []
+    original = clip.model.encode_text
+    clip.model.encode_text = lambda tokens, **kw: calls.append(len(tokens)) or original(tokens, **kw)
+    first = clip.encode_texts(["a chair", "a bed", "a chair"])
+    assert calls == [2]  # duplicates within a call are encoded once
+    again = clip.encode_texts(["a bed", "a chair"])
+    assert calls == [2] and clip.text_forwards == 1
+    np.testing.assert_array_equal(again, first[[1, 0]])
+    clip.encode_texts(["a sofa", "a lamp"])  # capacity 3: evicts the least recently used ("a bed")
+    assert calls == [2, 2]
+    clip.encode_texts(["a chair"])
+    assert calls == [2, 2]
+    clip.encode_texts(["a bed"])
+    assert calls == [2, 2, 1]
+
+
+def test_text_classifier_is_mean_of_templates(tiny_clip):
+    templates = ["a photo of a {}.", "a {} in a room."]
+    clf = tiny_clip.text_classifier(["chair", "bed"], templates)
+    manual = tiny_clip.encode_texts(["a photo of a chair.", "a chair in a room."]).mean(0)
+    np.testing.assert_allclose(clf[0], manual / np.linalg.norm(manual), atol=1e-6)
+    assert tiny_clip.text_classifier(["chair"], "imagenet").shape == (1, tiny_clip.embed_dim)
+    with pytest.raises(ConfigError, match="unknown template set"):
+        tiny_clip.text_classifier(["chair"], "nope")
+    with pytest.raises(ValueError, match="exactly one"):
+        tiny_clip.text_classifier(["chair"], ["no placeholder"])
+
+
+def test_patch_features_equal_open_clip_tokens_projected(tiny_clip, images):
+    feats = tiny_clip.patch_features(images)
+    assert feats.shape == (5, 8, 8, tiny_clip.embed_dim)
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=-1), 1.0, atol=1e-5)
+    visual = tiny_clip.model.visual
+    visual.output_tokens = True
+    try:
+        with torch.inference_mode():
+            _, tokens = visual(tiny_clip.preprocess(images))
+            ref = torch.nn.functional.normalize(tokens @ visual.proj, dim=-1).reshape(5, 8, 8, -1).numpy()
+    finally:
+        visual.output_tokens = False
+    np.testing.assert_allclose(feats, ref, atol=1e-5)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="one weights source"):
+        ClipConfig(pretrained="laion2b_s34b_b79k", random_init=True)
+    with pytest.raises(ConfigError, match="precision"):
+        ClipConfig(precision="fp8")
+    with pytest.raises(ConfigError, match="fp16 needs a GPU"):
+        tiny(random_init=True, precision="fp16")
+    with pytest.raises(ConfigError, match="unknown CLIP architecture 'ViT-B-33'.*ViT-B-32"):
+        ClipBackbone(ClipConfig(model="ViT-B-33", random_init=True))
+    with pytest.raises(ConfigError, match="unknown pretrained tag 'nope'.*laion2b_s34b_b79k"):
+        ClipBackbone(ClipConfig(model="ViT-B-32", pretrained="nope"))
+
+
+@pytest.fixture
+def silent_server():
+    """A local TCP server that accepts connections and never answers (a hung network)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    conns = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    th.join()
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def test_offline_fails_fast_with_cache_dir_in_message(tmp_path, monkeypatch, silent_server):
+    monkeypatch.setenv("HF_ENDPOINT", silent_server)  # the hub "exists" but never answers
+    t0 = time.monotonic()
+    with pytest.raises(WeightsUnavailableError) as err:
+        ClipBackbone(ClipConfig(model="ViT-B-32", pretrained="laion2b_s34b_b79k", cache_dir=str(tmp_path),
+                                offline_timeout_s=1.0))
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5.0
+    msg = str(err.value)
+    for part in ("ViT-B-32", "laion2b_s34b_b79k", str(tmp_path), "--checkpoint", "unreachable"):
+        assert part in msg
+
+
+def test_cached_pretrained_weights_load_without_network(tmp_path, monkeypatch, tiny_clip, images):
+    """A tag whose file is in the Hugging Face cache layout loads with no network call at all."""
+    import open_clip.pretrained as ocp
+
+    monkeypatch.setitem(ocp._PRETRAINED, "embodied-tiny",
+                        {"unit": {"hf_hub": "embodied/tiny-unit/", "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}})
+    snap = tmp_path / "models--embodied--tiny-unit" / "snapshots" / "abc123"
+    (tmp_path / "models--embodied--tiny-unit" / "refs").mkdir(parents=True)
+    (tmp_path / "models--embodied--tiny-unit" / "refs" / "main").write_text("abc123")
+    save_state_dict(snap / "open_clip_model.safetensors", tiny_clip.model.state_dict())
+
+    def no_network(*a, **k):
+        raise AssertionError("network probed although the weights are cached")
+
+    monkeypatch.setattr(registry, "_reachable", no_network)
+    clip = tiny(pretrained="unit", cache_dir=str(tmp_path))
+    assert clip.provenance.source == "pretrained" and clip.provenance.tag == "unit"
+    assert clip.preprocess_cfg["mean"] == (0.5, 0.5, 0.5)  # the tag's preprocessing, not the default
+    np.testing.assert_allclose(clip.encode_texts(["a cup"]), tiny_clip.encode_texts(["a cup"]), atol=1e-6, rtol=0)
+
+
+def test_shared_backbone_is_loaded_once():
+    from embodied.clip import get_backbone
+
+    cfg = ClipConfig(model="embodied-tiny", random_init=True, seed=5, device="cpu")
+    assert get_backbone(cfg) is get_backbone(ClipConfig(model="embodied-tiny", random_init=True, seed=5, device="cpu"))
+
+
+@pytest.mark.gpu
+def test_gpu_autocast_matches_cpu(images):
+    cpu = tiny(random_init=True)
+    gpu = ClipBackbone(ClipConfig(model="embodied-tiny", random_init=True, device="cuda", precision="auto"))
+    assert gpu.device.type == "cuda" and gpu._autocast_dtype is not None
+    cos = (cpu.encode_images(images) * gpu.encode_images(images)).sum(1)
+    assert cos.min() > 0.99
