@@ -158,6 +158,7 @@ class ClipBackbone:
         self.preprocess_cfg: dict[str, Any] = dict(open_clip.get_model_preprocess_cfg(self.model))
         self.embed_dim: int = int(open_clip.get_model_config(self.config.model)["embed_dim"])
         self._pil_transform = None
+        self.resize_on_device = self.device.type != "cpu"
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.image_forwards = 0
         self.text_forwards = 0
@@ -182,8 +183,10 @@ class ClipBackbone:
     def preprocess(self, images: np.ndarray) -> torch.Tensor:
         """Same-size uint8 images (N, H, W, 3) -> normalised model input (N, 3, S, S) on the device.
 
-        Matches open_clip's eval transform (resize, centre crop, mean/std) but runs batched in
-        torch; uncommon modes fall back to open_clip's own PIL transform.
+        Matches open_clip's eval transform (resize, centre crop, mean/std). On the CPU frames are
+        resized by PIL in a thread pool (what open_clip does, so results are identical); on a GPU
+        they are uploaded as uint8 and resized there in one batched call. Uncommon modes fall back
+        to open_clip's own transform.
         """
         arr = _check_images(images)
         cfg = self.preprocess_cfg
@@ -192,17 +195,28 @@ class ClipBackbone:
         mode = cfg.get("resize_mode", "shortest")
         if S is None or mode not in ("shortest", "squash"):
             return self._preprocess_pil(arr)
-        from torchvision.transforms import InterpolationMode
-        from torchvision.transforms import functional as TF
+        bicubic = cfg.get("interpolation", "bicubic") != "bilinear"
+        H, W = arr.shape[1:3]
+        if mode == "squash":
+            new_hw = (S, S)
+        elif H <= W:  # torchvision Resize(int) rule: short side -> S, long side truncated
+            new_hw = (S, int(S * W / H))
+        else:
+            new_hw = (int(S * H / W), S)
+        top, left = int(round((new_hw[0] - S) / 2.0)), int(round((new_hw[1] - S) / 2.0))
+        if self.resize_on_device:
+            from torchvision.transforms import InterpolationMode
+            from torchvision.transforms import functional as TF
 
-        interp = InterpolationMode.BILINEAR if cfg.get("interpolation") == "bilinear" else InterpolationMode.BICUBIC
-        x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device).permute(0, 3, 1, 2).float()
-        target = [S] if mode == "shortest" else [S, S]
-        if list(x.shape[-2:]) != [S, S]:
-            # round and clamp like PIL, which resizes in uint8
-            x = TF.resize(x, target, interpolation=interp, antialias=True).clamp_(0, 255).round_()
-        if mode == "shortest":
-            x = TF.center_crop(x, [S, S])
+            x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device).permute(0, 3, 1, 2).float()
+            if new_hw != (H, W):
+                interp = InterpolationMode.BICUBIC if bicubic else InterpolationMode.BILINEAR
+                # round and clamp like PIL, which resizes in uint8
+                x = TF.resize(x, list(new_hw), interpolation=interp, antialias=True).clamp_(0, 255).round_()
+            x = x[:, :, top:top + S, left:left + S]
+        else:
+            x = torch.from_numpy(_pil_resize_crop(arr, new_hw, (top, left), S, bicubic)).permute(0, 3, 1, 2)
+            x = x.to(self.device).float()
         mean = torch.tensor(cfg["mean"], device=self.device).view(1, 3, 1, 1)
         std = torch.tensor(cfg["std"], device=self.device).view(1, 3, 1, 1)
         return (x / 255.0 - mean) / std
@@ -370,6 +384,39 @@ class ClipBackbone:
         if out is None:
             return np.zeros((0, self.embed_dim), np.float32)
         return out
+
+
+def _pil_resize_crop(arr: np.ndarray, new_hw: tuple[int, int], top_left: tuple[int, int], S: int,
+                     bicubic: bool) -> np.ndarray:
+    """Resize each (H, W, 3) uint8 image to ``new_hw`` with PIL and crop S x S: (N, S, S, 3) uint8.
+
+    PIL releases the GIL while resampling, so a small thread pool scales across cores.
+    """
+    from PIL import Image
+
+    resample = Image.BICUBIC if bicubic else Image.BILINEAR
+    (h, w), (top, left) = new_hw, top_left
+    out = np.empty((len(arr), S, S, 3), np.uint8)
+
+    def one(i: int) -> None:
+        im = Image.fromarray(arr[i])
+        if im.size != (w, h):
+            im = im.resize((w, h), resample)
+        out[i] = np.asarray(im)[top:top + S, left:left + S]
+
+    if len(arr) == 1:
+        one(0)
+    else:
+        list(_resize_pool().map(one, range(len(arr))))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _resize_pool():
+    """One process-wide thread pool for PIL resizing (created on first use)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=max(1, min(torch.get_num_threads(), 8)), thread_name_prefix="clip-resize")
 
 
 def _check_images(images: Any) -> np.ndarray:

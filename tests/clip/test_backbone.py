@@ -66,25 +66,42 @@ def test_bad_checkpoints_give_clear_errors(tmp_path, tiny_clip):
         tiny(checkpoint=str(tmp_path / "b16.safetensors"))
 
 
-def test_preprocessing_matches_open_clip_transform(tiny_clip):
-    """Our batched torch preprocessing against open_clip's own PIL eval transform."""
+@pytest.mark.parametrize("on_device", [False, True], ids=["pil-threads", "torch-batched"])
+@pytest.mark.parametrize("hw", [(120, 160), (160, 120), (64, 64)])
+def test_preprocessing_matches_open_clip_transform(tiny_clip, on_device, hw):
+    """Both resize paths against open_clip's own PIL eval transform."""
     from open_clip.transform import PreprocessCfg, image_transform_v2
     from PIL import Image
 
     rng = np.random.default_rng(3)
     # smooth images (real photos are smooth; per-pixel noise exaggerates resampling differences)
     base = rng.integers(0, 256, (3, 12, 16, 3), dtype=np.uint8)
-    imgs = np.stack([np.asarray(Image.fromarray(b).resize((160, 120), Image.BILINEAR)) for b in base])
-    ours = tiny_clip.preprocess(imgs)
+    imgs = np.stack([np.asarray(Image.fromarray(b).resize(hw[::-1], Image.BILINEAR)) for b in base])
+    tiny_clip.resize_on_device = on_device
+    try:
+        ours = tiny_clip.preprocess(imgs)
+    finally:
+        tiny_clip.resize_on_device = False
     pil = image_transform_v2(PreprocessCfg(**tiny_clip.preprocess_cfg), is_train=False)
     ref = torch.stack([pil(Image.fromarray(a)) for a in imgs])
     assert ours.shape == ref.shape == (3, 3, 64, 64)
+    if not on_device:  # the PIL path is open_clip's transform, batched
+        torch.testing.assert_close(ours, ref, atol=1e-5, rtol=0)
     # one uint8 step is 1/255/std ~ 0.015 in normalised units
     assert (ours - ref).abs().mean() < 0.01 and (ours - ref).abs().max() < 0.1
     with torch.inference_mode():
         a = torch.nn.functional.normalize(tiny_clip.model.encode_image(ours), dim=-1)
         b = torch.nn.functional.normalize(tiny_clip.model.encode_image(ref), dim=-1)
     assert (a * b).sum(-1).min() > 0.999
+
+
+def test_uncommon_resize_mode_falls_back_to_open_clip(images):
+    clip = tiny(random_init=True)
+    clip.preprocess_cfg = {**clip.preprocess_cfg, "resize_mode": "longest"}
+    x = clip.preprocess(images)  # (48, 64) -> longest side 64, padded to 64 x 64 with fill 0
+    assert x.shape == (5, 3, 64, 64)
+    fill = -torch.tensor(clip.preprocess_cfg["mean"]) / torch.tensor(clip.preprocess_cfg["std"])
+    torch.testing.assert_close(x[:, :, 0, 0], fill.expand(5, 3))  # top rows are padding
 
 
 def test_mixed_sizes_and_batching_are_consistent(tiny_clip):
