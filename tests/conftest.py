@@ -32,8 +32,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _no_real_weights_cache(tmp_path_factory, monkeypatch):
     """Point the weights caches at an empty folder so a developer's own cache never changes results."""
+    import huggingface_hub.constants
+
     cache = tmp_path_factory.mktemp("hf_cache")
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))  # for subprocesses
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))  # read at import time
 
 
 @pytest.fixture(scope="session")

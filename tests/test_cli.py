@@ -1,4 +1,5 @@
 import json
+import tempfile
 
 import numpy as np
 import pytest
@@ -45,7 +46,8 @@ def test_info_reports_versions_features_and_cache(runner):
     assert data["packages"]["open_clip"] and data["packages"]["torch"]
     assert set(data["features"]) >= {"raycast", "habitat", "thor", "gym", "ray", "objaverse"}
     assert data["features"]["habitat"]["usable"] is False  # cannot be installed here
-    assert data["clip"]["cache_dir"]  # HF_HUB_CACHE from conftest
+    assert data["clip"]["cache_dir"].startswith(tempfile.gettempdir())  # the isolated cache from conftest
+    assert data["clip"]["default_weights_cached"] is None
     text = runner.invoke(cli, ["info"])
     assert text.exit_code == 0 and "cache directory" in text.output and "habitat" in text.output
 

@@ -88,7 +88,7 @@ def _info() -> dict:
                                           "embreex", "open3d", "PIL", "safetensors", "click", "tqdm")}
     arch = registry.DEFAULT_MODEL
     src = registry.weights_source(arch, registry.default_tag(arch))
-    cached = registry._cached_file(src)
+    cached = registry.cached_weights(src)
     return {
         "embodied": __version__,
         "python": platform.python_version(),

@@ -26,8 +26,10 @@ __all__ = [
     "list_architectures",
     "list_tags",
     "default_tag",
+    "check_architecture",
     "WeightsSource",
     "weights_source",
+    "cached_weights",
     "resolve_pretrained",
 ]
 
@@ -147,7 +149,8 @@ def weights_source(architecture: str, tag: str, cache_dir: str | None = None) ->
     )
 
 
-def _cached_file(src: WeightsSource) -> str | None:
+def cached_weights(src: WeightsSource) -> str | None:
+    """Local path of the weights of ``src`` if they are already cached, else None (no network)."""
     if src.hf_repo:
         from huggingface_hub import try_to_load_from_cache
 
@@ -190,7 +193,7 @@ def resolve_pretrained(src: WeightsSource, timeout_s: float = 3.0) -> str:
             host cannot be reached. The message names the architecture, tag, cache directory,
             the remote file and how to pass a local file instead.
     """
-    path = _cached_file(src)
+    path = cached_weights(src)
     if path:
         log.info("using cached weights %s", path)
         return path
