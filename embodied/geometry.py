@@ -112,20 +112,21 @@ def transform_points(T_a_b: np.ndarray, points_b: np.ndarray) -> np.ndarray:
     return out.astype(dtype, copy=False)
 
 
-def unproject_depth(depth_m: np.ndarray, K: np.ndarray) -> np.ndarray:
+def unproject_depth(depth_m: np.ndarray, K: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """Back-project a z-depth image to camera-frame points.
 
     Args:
         depth_m: (H, W) z-depth in metres (0 = no return; such pixels give the point (0, 0, 0)).
         K: (3, 3) pinhole matrix.
+        dtype: float32 (maps; fast) or float64 (sub-1e-5-pixel round trips at any image size).
     Returns:
-        (H, W, 3) float32 points in the OpenCV camera frame.
+        (H, W, 3) points of ``dtype`` in the OpenCV camera frame.
     """
-    depth = np.asarray(depth_m, dtype=np.float32)
+    depth = np.asarray(depth_m, dtype=dtype)
     H, W = depth.shape
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    x = ((np.arange(W, dtype=np.float32) - np.float32(cx)) / np.float32(fx))[None, :] * depth
-    y = ((np.arange(H, dtype=np.float32) - np.float32(cy)) / np.float32(fy))[:, None] * depth
+    fx, fy, cx, cy = (dtype(v) for v in (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+    x = ((np.arange(W, dtype=dtype) - cx) / fx)[None, :] * depth
+    y = ((np.arange(H, dtype=dtype) - cy) / fy)[:, None] * depth
     return np.stack([x, y, depth], axis=-1)
 
 
@@ -142,12 +143,14 @@ def depth_to_world_points(
     Returns:
         points (N, 3) float64 world points and pixel_index (N,) int64 flat indices ``v * W + u``.
     """
-    depth = np.asarray(depth_m, dtype=np.float32)
+    depth = np.asarray(depth_m, dtype=np.float64)
     valid = (depth > 0) & np.isfinite(depth)
     if mask is not None:
-        valid &= mask
+        valid &= np.asarray(mask, dtype=bool)
     idx = np.flatnonzero(valid)
-    cam = unproject_depth(depth, K).reshape(-1, 3)[idx].astype(np.float64)
+    v, u = np.divmod(idx, depth.shape[1])
+    z = depth.reshape(-1)[idx]
+    cam = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], axis=-1)
     return transform_points(T_world_cam, cam), idx
 
 
@@ -157,14 +160,15 @@ def project_points(
     """Project world points into an image.
 
     Args:
-        points_world: (N, 3) world points.
+        points_world: (N, 3) world points (a single (3,) point is treated as N = 1).
         K: (3, 3) pinhole matrix.
         T_world_cam: (4, 4) camera pose.
     Returns:
         uv (N, 2) float64 pixel coordinates and z (N,) float64 depths along the optical axis.
         Points with z <= 0 are behind the camera; their uv is NaN.
     """
-    cam = transform_points(invert_transform(T_world_cam), np.asarray(points_world, dtype=np.float64))
+    pts = np.asarray(points_world, dtype=np.float64).reshape(-1, 3)
+    cam = transform_points(invert_transform(T_world_cam), pts)
     z = cam[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         uv = (cam[:, :2] / z[:, None]) * np.array([K[0, 0], K[1, 1]]) + np.array([K[0, 2], K[1, 2]])

@@ -50,8 +50,9 @@ class CameraIntrinsics:
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"image size must be positive, got {self.width}x{self.height}")
-        vals = (self.fx, self.fy, self.cx, self.cy)
-        if not all(math.isfinite(v) for v in vals) or self.fx <= 0 or self.fy <= 0:
+        if not all(math.isfinite(v) for v in (self.cx, self.cy)):
+            raise ValueError(f"principal point must be finite, got cx={self.cx} cy={self.cy}")
+        if not all(math.isfinite(v) for v in (self.fx, self.fy)) or self.fx <= 0 or self.fy <= 0:
             raise ValueError(f"focal lengths must be finite and > 0, got fx={self.fx} fy={self.fy}")
 
     @classmethod

@@ -15,14 +15,21 @@ for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); d
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   echo "[setup] installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+    echo "[setup] warning: could not install ${missing[*]} (no root/sudo or no network); open3d may fail to import." >&2
+    echo "[setup]          install them yourself: sudo apt-get install ${missing[*]}" >&2
+  fi
 fi
 
 "$PYTHON" - <<'PY' || { echo "[setup] error: need Python 3.10 or 3.11 (pybullet has no newer wheels); set PYTHON=python3.11" >&2; exit 1; }
 import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 11) else 1)
 PY
 
-[ -x "$VENV/bin/python" ] || { echo "[setup] creating $VENV"; "$PYTHON" -m venv "$VENV"; }
+if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  echo "[setup] creating $VENV"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV" || { echo "[setup] error: '$PYTHON -m venv' failed; on Debian/Ubuntu: sudo apt-get install python3-venv" >&2; exit 1; }
+fi
 key=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 stamp="$VENV/.embodied-setup"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then exit 0; fi

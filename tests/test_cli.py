@@ -42,10 +42,13 @@ def test_info_reports_versions_features_and_cache(runner):
     res = runner.invoke(cli, ["info", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert data["torch_device"] == "cpu"
+    from embodied._optional import is_available
+    from embodied.clip import resolve_device
+
+    assert data["torch_device"] == str(resolve_device("auto"))
     assert data["packages"]["open_clip"] and data["packages"]["torch"]
     assert set(data["features"]) >= {"raycast", "habitat", "thor", "gym", "ray", "objaverse"}
-    assert data["features"]["habitat"]["usable"] is False  # cannot be installed here
+    assert data["features"]["habitat"]["usable"] is is_available("habitat_sim")
     assert data["clip"]["cache_dir"].startswith(tempfile.gettempdir())  # the isolated cache from conftest
     assert data["clip"]["default_weights_cached"] is None
     text = runner.invoke(cli, ["info"])
@@ -100,3 +103,9 @@ def test_bad_inputs_exit_nonzero_with_reason(runner, pngs, tmp_path):
     assert res.exit_code == 2 and "unknown CLIP architecture 'ViT-B-33'" in res.output
     res = runner.invoke(cli, ["clip", "embed", "--model", "embodied-tiny", "--checkpoint", str(bad), "--image", str(pngs[0]), "--text", "x"])
     assert res.exit_code == 2 and "unsupported checkpoint suffix" in res.output
+    import torch  # a pickle with a numpy array: torch's long multi-line refusal becomes one line
+
+    torch.save({"w": torch.zeros(2), "m": np.zeros(3)}, tmp_path / "np.pt")
+    res = runner.invoke(cli, ["clip", "embed", "--model", "embodied-tiny", "--checkpoint", str(tmp_path / "np.pt"),
+                              "--image", str(pngs[0]), "--text", "x"])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and "refused for safety" in res.output

@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,9 +36,24 @@ def test_depth_to_world_to_pixels_round_trip(K, T, seed):
     assert len(pts) == int((depth > 0).sum())
     uv, z = geometry.project_points(pts, K.K, T)
     v, u = np.divmod(idx, K.width)
-    np.testing.assert_allclose(uv[:, 0], u, atol=1e-5 * max(1.0, K.width))
-    np.testing.assert_allclose(uv[:, 1], v, atol=1e-5 * max(1.0, K.height))
-    np.testing.assert_allclose(z, depth.reshape(-1)[idx], rtol=1e-5)
+    np.testing.assert_allclose(uv[:, 0], u, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(uv[:, 1], v, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(z, depth.reshape(-1)[idx], rtol=1e-6)
+
+
+@pytest.mark.parametrize("wh", [(640, 480), (1920, 1080), (4096, 3072)])
+def test_round_trip_at_real_image_sizes(wh):
+    K = CameraIntrinsics.from_hfov(*wh, 79.0)
+    T = geometry.camera_pose(np.array([12.3, -45.6, 1.25]), 2.1, -0.4)
+    depth = np.random.default_rng(0).uniform(0.05, 30.0, (wh[1], wh[0])).astype(np.float32)
+    pts, idx = geometry.depth_to_world_points(depth, K.K, T)
+    uv, z = geometry.project_points(pts, K.K, T)
+    v, u = np.divmod(idx, K.width)
+    assert np.abs(uv[:, 0] - u).max() < 1e-5 and np.abs(uv[:, 1] - v).max() < 1e-5
+    np.testing.assert_allclose(z, depth.reshape(-1), rtol=1e-9)
+    # the float32 map path agrees with the float64 one to float32 precision
+    cam32 = geometry.unproject_depth(depth, K.K).reshape(-1, 3)
+    np.testing.assert_allclose(geometry.transform_points(T, cam32.astype(np.float64)), pts, atol=1e-4)
 
 
 @settings(max_examples=100, deadline=None)
@@ -88,3 +104,7 @@ def test_mask_selects_pixels():
     mask[1, 2] = True
     pts, idx = geometry.depth_to_world_points(np.ones((4, 4), np.float32), K.K, np.eye(4), mask=mask)
     assert idx.tolist() == [6] and pts.shape == (1, 3)
+    _, idx = geometry.depth_to_world_points(np.ones((4, 4), np.float32), K.K, np.eye(4), mask=mask.astype(np.uint8))
+    assert idx.tolist() == [6]
+    uv, z = geometry.project_points(np.array([0.0, 0.0, 2.0]), K.K, np.eye(4))  # a single point
+    assert uv.shape == (1, 2) and z.tolist() == [2.0]

@@ -29,9 +29,10 @@ def test_intrinsics_from_hfov_hand_computed():
 
 @pytest.mark.parametrize("kwargs", [dict(width=0, height=10, fx=1, fy=1, cx=0, cy=0),
                                     dict(width=10, height=10, fx=-1, fy=1, cx=0, cy=0),
-                                    dict(width=10, height=10, fx=float("nan"), fy=1, cx=0, cy=0)])
+                                    dict(width=10, height=10, fx=float("nan"), fy=1, cx=0, cy=0),
+                                    dict(width=10, height=10, fx=1, fy=1, cx=float("nan"), cy=0)])
 def test_intrinsics_rejects_bad_values(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="size|focal|principal"):
         CameraIntrinsics(**kwargs)
     with pytest.raises(ValueError, match="hfov"):
         CameraIntrinsics.from_hfov(10, 10, 180.0)

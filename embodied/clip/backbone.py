@@ -30,12 +30,15 @@ from embodied.clip import registry
 from embodied.clip.checkpoints import (
     ARCH_KEY,
     PREPROCESS_KEY,
+    PROVENANCE_KEY,
+    QUICK_GELU_KEY,
     file_sha256,
     load_state_dict,
     save_state_dict,
 )
 from embodied.clip.prompts import TEMPLATE_SETS, format_prompts
-from embodied.errors import CheckpointError, ConfigError
+from embodied._optional import require
+from embodied.errors import CheckpointError, ConfigError, WeightsUnavailableError
 
 __all__ = ["ClipConfig", "Provenance", "ClipBackbone", "get_backbone", "resolve_device"]
 
@@ -50,8 +53,9 @@ class ClipConfig:
 
     Attributes:
         model: open_clip architecture name (``open_clip.list_models()``, plus ``embodied-tiny``).
-        pretrained: open_clip pretrained tag; None = the architecture's default tag. Ignored sources
-            are errors: give at most one of ``pretrained``, ``checkpoint``, ``random_init``.
+        pretrained: open_clip pretrained tag; None = the architecture's default tag. Together with
+            ``checkpoint`` it says "this file holds that tag's weights": the tag then only supplies
+            its settings (QuickGELU, preprocessing), and nothing is downloaded.
         checkpoint: path of a local state dict (.safetensors / .pt / .pth / .bin).
         random_init: explicitly ask for random weights (tests, training from scratch).
         seed: seed of the random init.
@@ -76,10 +80,9 @@ class ClipConfig:
     offline_timeout_s: float = 3.0
 
     def __post_init__(self) -> None:
-        given = [n for n, v in (("pretrained", self.pretrained), ("checkpoint", self.checkpoint),
-                                ("random_init", self.random_init)) if v]
-        if len(given) > 1:
-            raise ConfigError(f"give one weights source, got {' and '.join(given)}")
+        if self.random_init and (self.pretrained or self.checkpoint):
+            other = "pretrained" if self.pretrained else "checkpoint"
+            raise ConfigError(f"give one weights source: random_init=True excludes {other}")
         if self.precision not in _PRECISIONS:
             raise ConfigError(f"precision must be one of {_PRECISIONS}, got '{self.precision}'")
         if self.batch_size < 1 or self.text_cache_size < 0:
@@ -134,8 +137,16 @@ def resolve_device(device: str) -> torch.device:
         dev = torch.device(device)
     except RuntimeError as exc:
         raise ConfigError(f"invalid device '{device}': {exc}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device '{device}' requested but CUDA is not available; use --device auto or cpu")
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0 or (dev.index or 0) >= n:
+            raise ConfigError(f"device '{device}' requested but this machine has {n} CUDA device(s); "
+                              "use --device auto or cpu")
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+            raise ConfigError(f"device '{device}' requested but MPS is not available; use --device auto or cpu")
+    elif dev.type != "cpu":
+        raise ConfigError(f"unsupported device '{device}'; use auto, cpu, cuda[:N] or mps")
     return dev
 
 
@@ -152,9 +163,9 @@ class ClipBackbone:
         self.config = config or ClipConfig()
         self.device = resolve_device(self.config.device)
         self._autocast_dtype = self._pick_autocast_dtype()
-        self.model, self.provenance = _build_model(self.config)
+        self.tokenizer = _build_tokenizer(self.config)
+        self.model, self.provenance, self.quick_gelu = _build_model(self.config)
         self.model.eval().to(self.device)
-        self.tokenizer = open_clip.get_tokenizer(self.config.model)
         self.preprocess_cfg: dict[str, Any] = dict(open_clip.get_model_preprocess_cfg(self.model))
         self.embed_dim: int = int(open_clip.get_model_config(self.config.model)["embed_dim"])
         self._pil_transform = None
@@ -169,11 +180,6 @@ class ClipBackbone:
         return cls(config)
 
     # ------------------------------------------------------------------ properties
-    @property
-    def image_size(self) -> int:
-        size = self.preprocess_cfg["size"]
-        return int(size if isinstance(size, int) else size[0])
-
     @property
     def logit_scale(self) -> float:
         """CLIP's learned temperature exp(t), used to turn cosines into softmax logits."""
@@ -241,7 +247,7 @@ class ClipBackbone:
         Returns:
             (N, D) float32, unit L2 norm.
         """
-        return self._encode_batched(images, self._image_forward, progress, desc="encode images")
+        return self._encode_batched(images, _image_forward, progress, desc="encode images")
 
     def patch_features(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Dense per-patch embeddings of a ViT: final tokens through ln_post and the projection.
@@ -260,8 +266,8 @@ class ClipBackbone:
                 f"has a {type(visual).__name__} image tower"
             )
         gh, gw = visual.grid_size
-        flat = self._encode_batched(images, self._patch_forward, None, desc="patch features")
-        return flat.reshape(len(flat), gh, gw, -1)
+        flat = self._encode_batched(images, _patch_forward, None, desc="patch features")
+        return flat.reshape(len(flat), gh, gw, self.embed_dim)
 
     def encode_texts(self, texts: str | Sequence[str]) -> np.ndarray:
         """Embed texts, reusing cached embeddings (LRU keyed by weights id and text).
@@ -287,6 +293,7 @@ class ClipBackbone:
             self.text_forwards += 1
             emb = F.normalize(emb.float(), dim=-1).cpu().numpy()
             for t, e in zip(chunk, emb):
+                e = e.copy()  # a view would keep the whole batch alive in the cache
                 found[t] = e
                 if self.config.text_cache_size:
                     self._text_cache[prefix + t] = e
@@ -313,6 +320,10 @@ class ClipBackbone:
                 raise ConfigError(f"unknown template set '{templates}'; choose from {sorted(TEMPLATE_SETS)}")
             templates = TEMPLATE_SETS[templates]
         templates = list(templates)
+        if not templates:
+            raise ConfigError("text_classifier needs at least one template")
+        if not classnames:
+            return np.zeros((0, self.embed_dim), np.float32)
         prompts = [p for c in classnames for p in format_prompts(c, templates)]
         emb = self.encode_texts(prompts).reshape(len(classnames), len(templates), -1).mean(axis=1)
         return (emb / np.linalg.norm(emb, axis=-1, keepdims=True)).astype(np.float32)
@@ -320,6 +331,8 @@ class ClipBackbone:
     def similarity(self, image_emb: np.ndarray, text_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarities (N, M) and softmax over texts of logit_scale * cosine (N, M)."""
         cos = image_emb @ text_emb.T
+        if cos.size == 0:
+            return cos, cos.copy()
         logits = self.logit_scale * cos
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         return cos, probs / probs.sum(axis=1, keepdims=True)
@@ -328,7 +341,7 @@ class ClipBackbone:
     def save(self, path: str | Path) -> Path:
         """Write the weights (safetensors keeps architecture and preprocessing in its header)."""
         meta = {ARCH_KEY: self.config.model, PREPROCESS_KEY: json.dumps(self.preprocess_cfg),
-                "embodied.provenance": json.dumps(self.provenance.to_dict())}
+                QUICK_GELU_KEY: json.dumps(self.quick_gelu), PROVENANCE_KEY: json.dumps(self.provenance.to_dict())}
         return save_state_dict(path, self.model.state_dict(), meta)
 
     # ------------------------------------------------------------------ internals
@@ -347,43 +360,62 @@ class ClipBackbone:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self._autocast_dtype)
 
-    def _image_forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.image_forwards += 1
-        return self.model.encode_image(x)
-
-    def _patch_forward(self, x: torch.Tensor) -> torch.Tensor:
-        visual = self.model.visual
-        self.image_forwards += 1
-        tokens = visual.transformer(visual._embeds(x))[:, 1:]
-        tokens = visual.ln_post(tokens)
-        if visual.proj is not None:
-            tokens = tokens @ visual.proj
-        return tokens.reshape(len(tokens), -1)
-
     def _encode_batched(self, images, forward, progress: bool | None, desc: str) -> np.ndarray:
+        """Preprocess per image size, forward full batches across sizes, write rows in input order."""
         groups = _group_by_shape(images)
         n = sum(len(idx) for idx, _ in groups)
         bs = self.config.batch_size
-        n_batches = sum(-(-len(idx) // bs) for idx, _ in groups)
-        out: np.ndarray | None = None
+        width = forward.out_dim(self)
+        out = np.zeros((n, width), np.float32)
+        pending: list[tuple[np.ndarray, torch.Tensor]] = []
         from tqdm.auto import tqdm
 
-        show = n_batches > 8 if progress is None else progress
+        show = -(-n // bs) > 8 if progress is None else progress
         with tqdm(total=n, desc=desc, unit="img", disable=not show) as bar:
+
+            def flush() -> None:
+                idx = np.concatenate([i for i, _ in pending])
+                x = torch.cat([t for _, t in pending])
+                pending.clear()
+                with torch.inference_mode(), self._autocast():
+                    feats = forward(self, x)
+                feats = F.normalize(feats.float().reshape(len(x), -1, self.embed_dim), dim=-1)
+                out[idx] = feats.reshape(len(x), -1).cpu().numpy()
+                bar.update(len(x))
+
             for idx, arr in groups:
-                for s in range(0, len(idx), bs):
-                    x = self.preprocess(arr[s:s + bs])
-                    with torch.inference_mode(), self._autocast():
-                        feats = forward(x)
-                    feats = F.normalize(feats.float().reshape(len(x), -1, self.embed_dim), dim=-1)
-                    feats = feats.reshape(len(x), -1).cpu().numpy()
-                    if out is None:
-                        out = np.empty((n, feats.shape[1]), np.float32)
-                    out[idx[s:s + bs]] = feats
-                    bar.update(len(x))
-        if out is None:
-            return np.zeros((0, self.embed_dim), np.float32)
+                s = 0
+                while s < len(idx):
+                    take = min(bs - sum(len(i) for i, _ in pending), len(idx) - s)
+                    pending.append((idx[s:s + take], self.preprocess(arr[s:s + take])))
+                    s += take
+                    if sum(len(i) for i, _ in pending) == bs:
+                        flush()
+            if pending:
+                flush()
         return out
+
+
+def _image_forward(clip: ClipBackbone, x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) -> (N, D) pooled image embeddings (not normalised)."""
+    clip.image_forwards += 1
+    return clip.model.encode_image(x)
+
+
+_image_forward.out_dim = lambda clip: clip.embed_dim
+
+
+def _patch_forward(clip: ClipBackbone, x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) -> (N, gh * gw * D): final ViT tokens through ln_post and the projection."""
+    visual = clip.model.visual
+    clip.image_forwards += 1
+    tokens = visual.ln_post(visual.transformer(visual._embeds(x))[:, 1:])
+    if visual.proj is not None:
+        tokens = tokens @ visual.proj
+    return tokens.reshape(len(tokens), -1)
+
+
+_patch_forward.out_dim = lambda clip: clip.model.visual.grid_size[0] * clip.model.visual.grid_size[1] * clip.embed_dim
 
 
 def _pil_resize_crop(arr: np.ndarray, new_hw: tuple[int, int], top_left: tuple[int, int], S: int,
@@ -430,8 +462,10 @@ def _group_by_shape(images: np.ndarray | Sequence[np.ndarray]) -> list[tuple[np.
     """[(indices, (n, H, W, 3) uint8 stack)] for each distinct image size, in first-seen order."""
     if isinstance(images, np.ndarray) and images.ndim == 4:
         return [(np.arange(len(images)), _check_images(images))]
-    if isinstance(images, np.ndarray) and images.ndim == 3:
+    if isinstance(images, np.ndarray) and images.ndim == 3 and images.shape[-1] == 3:
         raise ValueError("got a single (H, W, 3) image; pass a batch (1, H, W, 3) or a list of images")
+    if isinstance(images, np.ndarray) and images.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, H, W, 3) RGB, got shape {images.shape}")
     by_shape: dict[tuple[int, ...], list[int]] = {}
     items = list(images)
     for i, im in enumerate(items):
@@ -442,39 +476,88 @@ def _group_by_shape(images: np.ndarray | Sequence[np.ndarray]) -> list[tuple[np.
     return [(np.array(idx), np.stack([items[i] for i in idx])) for idx in by_shape.values()]
 
 
-def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance]:
+def _build_tokenizer(cfg: ClipConfig):
+    """open_clip's tokenizer for the architecture; Hugging Face tokenizers need ``transformers``."""
     import open_clip
 
     registry.check_architecture(cfg.model)
+    hf_name = (open_clip.get_model_config(cfg.model) or {}).get("text_cfg", {}).get("hf_tokenizer_name")
+    if hf_name:
+        require("transformers", extra="hf", purpose=f"the {cfg.model} tokenizer ({hf_name})")
+        try:
+            return open_clip.get_tokenizer(cfg.model)
+        except Exception as exc:  # typically offline with no cached tokenizer
+            raise WeightsUnavailableError(
+                f"could not load the Hugging Face tokenizer '{hf_name}' of {cfg.model}: {exc}. Connect to the "
+                "internet once so it is cached, or use an architecture with the built-in CLIP tokenizer."
+            ) from exc
+    return open_clip.get_tokenizer(cfg.model)
+
+
+def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance, bool]:
+    """(model on the CPU, provenance, whether it uses QuickGELU)."""
+    import open_clip
+
+    model_cfg = open_clip.get_model_config(cfg.model)
     common = dict(precision="fp32", device="cpu", pretrained_text=False, pretrained_image=False)
+    if cfg.random_init:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = open_clip.create_model(cfg.model, pretrained=None, **common)
+        return model, Provenance(cfg.model, "random", seed=cfg.seed), bool(model_cfg.get("quick_gelu", False))
     if cfg.checkpoint:
         path = Path(cfg.checkpoint).expanduser().resolve()
         sd, meta = load_state_dict(path)
         arch = meta.get(ARCH_KEY)
         if arch and arch != cfg.model:
             raise CheckpointError(f"{path} holds a '{arch}' model, not '{cfg.model}'; pass --model {arch}")
-        pp = json.loads(meta[PREPROCESS_KEY]) if PREPROCESS_KEY in meta else None
-        model = open_clip.create_model(cfg.model, pretrained=None, force_preprocess_cfg=pp, **common)
+        if cfg.pretrained:  # the file holds this tag's weights: take the tag's settings
+            pcfg = registry.weights_source(cfg.model, cfg.pretrained, cfg.cache_dir).pretrained_cfg
+            quick, pp = bool(pcfg.get("quick_gelu", False)), _tag_preprocess(pcfg)
+        else:
+            try:
+                quick = json.loads(meta.get(QUICK_GELU_KEY, "false"))
+                pp = json.loads(meta[PREPROCESS_KEY]) if PREPROCESS_KEY in meta else None
+            except json.JSONDecodeError as exc:
+                raise CheckpointError(f"{path} has corrupt embodied metadata: {exc}") from exc
+        model = open_clip.create_model(cfg.model, pretrained=None, force_quick_gelu=quick,
+                                       force_preprocess_cfg=pp, **common)
         _load_strict(model, sd, path, cfg.model)
-        return model, Provenance(cfg.model, "checkpoint", path=str(path), sha256=file_sha256(path))
-    if cfg.random_init:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            model = open_clip.create_model(cfg.model, pretrained=None, **common)
-        return model, Provenance(cfg.model, "random", seed=cfg.seed)
+        prov = Provenance(cfg.model, "checkpoint", tag=cfg.pretrained, path=str(path), sha256=file_sha256(path))
+        return model, prov, quick or bool(model_cfg.get("quick_gelu", False))
     tag = cfg.pretrained or registry.default_tag(cfg.model)
     src = registry.weights_source(cfg.model, tag, cfg.cache_dir)
     path = registry.resolve_pretrained(src, cfg.offline_timeout_s)
-    pcfg = src.pretrained_cfg
-    pp = {k: pcfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pcfg}
-    model = open_clip.create_model(
-        cfg.model, pretrained=path, force_quick_gelu=bool(pcfg.get("quick_gelu", False)),
-        force_preprocess_cfg=pp or None, **common,
-    )
-    return model, Provenance(cfg.model, "pretrained", tag=tag, remote=src.remote, path=str(path))
+    quick = bool(src.pretrained_cfg.get("quick_gelu", False))
+    model = open_clip.create_model(cfg.model, pretrained=None, force_quick_gelu=quick,
+                                   force_preprocess_cfg=_tag_preprocess(src.pretrained_cfg), **common)
+    sd, _ = load_state_dict(path)
+    _load_strict(model, sd, Path(path), cfg.model)
+    prov = Provenance(cfg.model, "pretrained", tag=tag, remote=src.remote, path=str(path))
+    return model, prov, quick or bool(model_cfg.get("quick_gelu", False))
+
+
+def _tag_preprocess(pretrained_cfg: dict) -> dict | None:
+    pp = {k: pretrained_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pretrained_cfg}
+    return pp or None
 
 
 def _load_strict(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: Path, arch: str) -> None:
+    """Apply open_clip's own state-dict fix-ups (third-party layouts, old text towers, resized
+    position embeddings), then load strictly with a readable mismatch report."""
+    from open_clip.convert import convert_state_dict
+    from open_clip.model import convert_to_custom_text_state_dict, resize_pos_embed, resize_text_pos_embed
+
+    sd = convert_state_dict(model, sd)
+    if "positional_embedding" in sd and not hasattr(model, "positional_embedding"):
+        sd = convert_to_custom_text_state_dict(sd)
+    for key in ("logit_scale", "logit_bias"):
+        own = getattr(model, key, None)
+        if key in sd and own is not None and own.ndim != sd[key].ndim:
+            sd[key] = sd[key].reshape(own.shape)
+    sd.pop("text.transformer.embeddings.position_ids", None)
+    resize_pos_embed(sd, model)
+    resize_text_pos_embed(sd, model)
     own = model.state_dict()
     missing = sorted(set(own) - set(sd))
     unexpected = sorted(set(sd) - set(own))
@@ -488,8 +571,12 @@ def _load_strict(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: Path
     model.load_state_dict(sd, strict=True)
 
 
-@lru_cache(maxsize=4)
+_BACKBONES: dict[ClipConfig, ClipBackbone] = {}
+
+
 def get_backbone(config: ClipConfig | None = None) -> ClipBackbone:
     """The process-wide backbone for ``config`` (built on first call, then shared)."""
-    return ClipBackbone(config or ClipConfig())
-
+    config = config or ClipConfig()
+    if config not in _BACKBONES:
+        _BACKBONES[config] = ClipBackbone(config)
+    return _BACKBONES[config]

@@ -21,6 +21,8 @@ from embodied.errors import CheckpointError, ConfigError
 __all__ = [
     "ARCH_KEY",
     "PREPROCESS_KEY",
+    "QUICK_GELU_KEY",
+    "PROVENANCE_KEY",
     "file_sha256",
     "load_state_dict",
     "save_state_dict",
@@ -30,6 +32,9 @@ __all__ = [
 
 ARCH_KEY = "embodied.architecture"
 PREPROCESS_KEY = "embodied.preprocess"
+QUICK_GELU_KEY = "embodied.quick_gelu"
+PROVENANCE_KEY = "embodied.provenance"
+_TORCH_META = "embodied_metadata"  # where .pt files written by save_state_dict keep the metadata
 _SAFE_SUFFIXES = (".safetensors",)
 _TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 
@@ -63,6 +68,8 @@ def load_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
                 sd = {k: f.get_tensor(k) for k in f.keys()}
         elif suffix in _TORCH_SUFFIXES:
             obj = torch.load(str(p), map_location="cpu", weights_only=True)
+            if isinstance(obj, Mapping) and isinstance(obj.get(_TORCH_META), Mapping):
+                meta = {str(k): str(v) for k, v in obj[_TORCH_META].items()}
             if isinstance(obj, Mapping) and "state_dict" in obj:
                 obj = obj["state_dict"]
             if not isinstance(obj, Mapping):
@@ -75,7 +82,11 @@ def load_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     except CheckpointError:
         raise
     except Exception as exc:
-        raise CheckpointError(f"could not read checkpoint {p} (corrupt or not a state dict): {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"could not read checkpoint {p} (corrupt, or not a plain state dict of tensors; pickled "
+            f"objects are refused for safety): {first}"
+        ) from exc
     if not sd:
         raise CheckpointError(f"checkpoint {p} contains no tensors")
     return sd, meta
@@ -96,9 +107,12 @@ def save_state_dict(
 
             save_file(tensors, tmp, metadata=dict(metadata or {}))
         elif p.suffix.lower() in _TORCH_SUFFIXES:
-            torch.save(tensors, tmp)
+            torch.save({"state_dict": tensors, _TORCH_META: dict(metadata or {})}, tmp)
         else:
             raise CheckpointError(f"unsupported checkpoint suffix '{p.suffix}'; use .safetensors or .pt")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp):
@@ -157,7 +171,7 @@ def interpolate_checkpoints(
     if arch_a and arch_b and arch_a != arch_b:
         raise CheckpointError(f"cannot interpolate a {arch_a} checkpoint with a {arch_b} checkpoint")
     meta = {**meta_b, **meta_a}
-    meta["embodied.interpolation"] = json.dumps(
-        {"alpha": float(alpha), "zeroshot": file_sha256(zeroshot_path), "finetuned": file_sha256(finetuned_path)}
-    )
+    blend = {"alpha": float(alpha), "zeroshot": file_sha256(zeroshot_path), "finetuned": file_sha256(finetuned_path)}
+    meta["embodied.interpolation"] = json.dumps(blend)
+    meta[PROVENANCE_KEY] = json.dumps({"source": "interpolation", **blend})
     return save_state_dict(out_path, interpolate_state_dicts(za, fb, alpha), meta)

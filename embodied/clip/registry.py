@@ -203,8 +203,8 @@ def resolve_pretrained(src: WeightsSource, timeout_s: float = 3.0) -> str:
             f"pretrained weights for {src.architecture} '{src.tag}' are not in the cache directory "
             f"{src.cache_dir} and {src.probe_url} is unreachable ({why}). Either connect to the internet "
             f"once to download {src.remote}, or download that file yourself and pass it with "
-            f"--checkpoint FILE (ClipConfig(checkpoint=...)), or set HF_HUB_CACHE/--cache-dir to a "
-            "directory that has it."
+            f"--checkpoint FILE --pretrained {src.tag} (ClipConfig(checkpoint=..., pretrained=...)), or point "
+            "--cache-dir (HF_HUB_CACHE) at a Hugging Face hub cache that holds it."
         )
     import open_clip
 

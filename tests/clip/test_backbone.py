@@ -12,7 +12,7 @@ from embodied.errors import CheckpointError, ConfigError, WeightsUnavailableErro
 
 
 def tiny(**kw):
-    return ClipBackbone(ClipConfig(model="embodied-tiny", device="cpu", **kw))
+    return ClipBackbone(ClipConfig(**{"model": "embodied-tiny", "device": "cpu", **kw}))
 
 
 def test_random_init_is_explicit_and_seeded(images):
@@ -116,6 +116,30 @@ def test_mixed_sizes_and_batching_are_consistent(tiny_clip):
         tiny_clip.encode_images(np.zeros((1, 8, 8, 3), np.float32))
     with pytest.raises(ValueError, match="single"):
         tiny_clip.encode_images(imgs[0])
+    with pytest.raises(ValueError, match=r"RGB, got shape \(2, 10, 10\)"):
+        tiny_clip.encode_images(np.zeros((2, 10, 10), np.uint8))  # a grayscale batch
+
+
+def test_mixed_sizes_share_forward_passes():
+    clip = tiny(random_init=True, batch_size=8)
+    rng = np.random.default_rng(2)
+    imgs = [rng.integers(0, 256, (20 + i, 30, 3), dtype=np.uint8) for i in range(20)]  # 20 sizes
+    before = clip.image_forwards
+    emb = clip.encode_images(imgs)
+    assert clip.image_forwards - before == 3  # ceil(20 / 8), not one per size
+    np.testing.assert_allclose(emb[13], clip.encode_images(imgs[13][None])[0], atol=1e-5)
+
+
+def test_empty_inputs(tiny_clip):
+    D = tiny_clip.embed_dim
+    assert tiny_clip.encode_images([]).shape == (0, D)
+    assert tiny_clip.patch_features([]).shape == (0, 8, 8, D)
+    assert tiny_clip.encode_texts([]).shape == (0, D)
+    assert tiny_clip.text_classifier([], "short").shape == (0, D)
+    cos, prob = tiny_clip.similarity(np.zeros((2, D), np.float32), np.zeros((0, D), np.float32))
+    assert cos.shape == prob.shape == (2, 0)
+    with pytest.raises(ConfigError, match="at least one template"):
+        tiny_clip.text_classifier(["chair"], [])
 
 
 def test_text_cache_hits_cost_no_forward(images):
@@ -128,6 +152,7 @@ def test_text_cache_hits_cost_no_forward(images):
     again = clip.encode_texts(["a bed", "a chair"])
     assert calls == [2] and clip.text_forwards == 1
     np.testing.assert_array_equal(again, first[[1, 0]])
+    assert all(v.base is None for v in clip._text_cache.values())  # rows own their memory
     clip.encode_texts(["a sofa", "a lamp"])  # capacity 3: evicts the least recently used ("a bed")
     assert calls == [2, 2]
     clip.encode_texts(["a chair"])
@@ -166,6 +191,13 @@ def test_patch_features_equal_open_clip_tokens_projected(tiny_clip, images):
 def test_config_validation():
     with pytest.raises(ConfigError, match="one weights source"):
         ClipConfig(pretrained="laion2b_s34b_b79k", random_init=True)
+    with pytest.raises(ConfigError, match="one weights source"):
+        ClipConfig(checkpoint="x.pt", random_init=True)
+    for dev, msg in (("cuda:7", "CUDA device"), ("mps", "MPS is not available"), ("xla", "unsupported device")):
+        if dev == "cuda:7" and torch.cuda.device_count() > 7:
+            continue
+        with pytest.raises(ConfigError, match=msg):
+            tiny(random_init=True, device=dev)
     with pytest.raises(ConfigError, match="precision"):
         ClipConfig(precision="fp8")
     with pytest.raises(ConfigError, match="fp16 needs a GPU"):
@@ -235,6 +267,65 @@ def test_cached_pretrained_weights_load_without_network(tmp_path, monkeypatch, t
     assert clip.provenance.source == "pretrained" and clip.provenance.tag == "unit"
     assert clip.preprocess_cfg["mean"] == (0.5, 0.5, 0.5)  # the tag's preprocessing, not the default
     np.testing.assert_allclose(clip.encode_texts(["a cup"]), tiny_clip.encode_texts(["a cup"]), atol=1e-6, rtol=0)
+
+
+def _fake_tag(monkeypatch, tag, **cfg):
+    import open_clip.pretrained as ocp
+
+    tags = dict(ocp._PRETRAINED.get("embodied-tiny", {}))
+    tags[tag] = {"hf_hub": f"embodied/tiny-{tag}/", **cfg}
+    monkeypatch.setitem(ocp._PRETRAINED, "embodied-tiny", tags)
+
+
+def _seed_hf_cache(cache, tag, state_dict):
+    repo = cache / f"models--embodied--tiny-{tag}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    save_state_dict(repo / "snapshots" / "abc123" / "open_clip_model.safetensors", state_dict)
+    return repo / "snapshots" / "abc123" / "open_clip_model.safetensors"
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
+def test_tag_settings_survive_save_and_reload(tmp_path, monkeypatch, tiny_clip, images, suffix):
+    """QuickGELU and the tag's mean/std travel with our checkpoints, or come from --pretrained."""
+    _fake_tag(monkeypatch, "qg", quick_gelu=True, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    hub_file = _seed_hf_cache(tmp_path, "qg", tiny_clip.model.state_dict())
+    tagged = tiny(pretrained="qg", cache_dir=str(tmp_path))
+    act = type(tagged.model.visual.transformer.resblocks[0].mlp.gelu).__name__
+    assert tagged.quick_gelu and act == "QuickGELU"
+    ref = tagged.encode_images(images)
+    again = tiny(checkpoint=str(tagged.save(tmp_path / f"saved{suffix}")))
+    assert again.quick_gelu and list(again.preprocess_cfg["mean"]) == [0.5, 0.5, 0.5]
+    np.testing.assert_allclose(again.encode_images(images), ref, atol=1e-6, rtol=0)
+    # the raw hub file carries no metadata: --pretrained supplies the tag's settings, offline
+    monkeypatch.setattr(registry, "_reachable", lambda *a: (_ for _ in ()).throw(AssertionError("network")))
+    hub = tiny(checkpoint=str(hub_file), pretrained="qg")
+    assert hub.provenance.source == "checkpoint" and hub.provenance.tag == "qg"
+    np.testing.assert_allclose(hub.encode_images(images), ref, atol=1e-6, rtol=0)
+    plain = tiny(checkpoint=str(hub_file))  # without the tag: GELU and default mean, different outputs
+    assert not plain.quick_gelu and np.abs(plain.encode_images(images) - ref).max() > 1e-3
+
+
+def test_saved_files_get_the_usual_mode(tmp_path, tiny_clip):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        for suffix in (".safetensors", ".pt"):
+            assert (tiny_clip.save(tmp_path / f"m{suffix}").stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(umask)
+
+
+def test_hf_tokenizer_architectures_need_transformers():
+    from embodied._optional import is_available
+    from embodied.errors import MissingDependencyError
+
+    if is_available("transformers"):
+        pytest.skip("transformers is installed")
+    with pytest.raises(MissingDependencyError, match=r"embodied-zeroshot\[hf\]"):
+        tiny_clip_siglip = ClipBackbone(ClipConfig(model="ViT-B-16-SigLIP", random_init=True, device="cpu"))
+        del tiny_clip_siglip
 
 
 def test_shared_backbone_is_loaded_once():

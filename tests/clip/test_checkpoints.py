@@ -52,3 +52,4 @@ def test_interpolated_checkpoint_files_load_as_backbones(tmp_path, images):
     torch.testing.assert_close(sd[key], 0.5 * zs.model.state_dict()[key] + 0.5 * ft.model.state_dict()[key])
     assert '"alpha": 0.5' in meta["embodied.interpolation"]
     assert meta["embodied.architecture"] == "embodied-tiny"
+    assert '"source": "interpolation"' in meta["embodied.provenance"]  # not the zero-shot model's
