@@ -1,0 +1,102 @@
+"""Task definitions shared by simulators, agents and runners: ObjectNav episodes and their JSONL files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embodied.errors import ConfigError
+
+__all__ = ["ObjectNavEpisode", "EpisodeFileError", "write_episodes", "read_episodes"]
+
+
+class EpisodeFileError(ConfigError):
+    """An episode file has a line that is not a valid episode (the message names file and line)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectNavEpisode:
+    """One ObjectNav episode: start pose in the world frame (Z up, metres) and a goal category.
+
+    Attributes:
+        episode_id: unique within its file.
+        scene_id: simulator-specific scene name (built-in: "house-<seed>"; THOR: "FloorPlan1"; habitat: a path).
+        start_position_m: base position on the floor (x, y, z).
+        start_yaw_rad: heading about +Z from +X.
+        goal_category: the category to find, e.g. "chair".
+        geodesic_distance_m: shortest walkable path from the start to the nearest goal view point.
+        split: "train" / "val" / "test" or "".
+        extras: simulator-private data (JSON-serialisable).
+    """
+
+    episode_id: str
+    scene_id: str
+    start_position_m: tuple[float, float, float]
+    start_yaw_rad: float
+    goal_category: str
+    geodesic_distance_m: float | None = None
+    split: str = ""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pos = tuple(float(v) for v in self.start_position_m)
+        if len(pos) != 3 or not all(math.isfinite(v) for v in pos) or not math.isfinite(self.start_yaw_rad):
+            raise ConfigError(f"episode {self.episode_id}: start pose must be finite (x, y, z) and yaw")
+        if not self.goal_category:
+            raise ConfigError(f"episode {self.episode_id}: empty goal_category")
+        object.__setattr__(self, "start_position_m", pos)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start_position_m"] = list(self.start_position_m)
+        d["extras"] = dict(self.extras)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ObjectNavEpisode:
+        from embodied.config import config_from_dict
+
+        return config_from_dict(cls, d)
+
+
+def write_episodes(path: str | os.PathLike, episodes: Iterable[ObjectNavEpisode]) -> Path:
+    """Write episodes as JSON lines, atomically (temp file + rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        for ep in episodes:
+            f.write(json.dumps(ep.to_dict(), sort_keys=True) + "\n")
+    os.replace(tmp, p)
+    return p
+
+
+def read_episodes(path: str | os.PathLike, *, skip_bad: bool = False) -> tuple[list[ObjectNavEpisode], list[str]]:
+    """Read a JSONL episode file.
+
+    Returns:
+        (episodes, problems): with ``skip_bad`` a bad line is recorded in ``problems`` as
+        "file:line: reason" and skipped; without it, it raises EpisodeFileError.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise EpisodeFileError(f"episode file not found: {p}")
+    episodes, problems = [], []
+    with open(p) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                episodes.append(ObjectNavEpisode.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, ConfigError, TypeError, ValueError) as exc:
+                msg = f"{p}:{n}: {exc}"
+                if not skip_bad:
+                    raise EpisodeFileError(msg + " (fix the line, or skip bad lines)") from exc
+                problems.append(msg)
+    return episodes, problems
