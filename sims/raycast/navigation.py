@@ -1,0 +1,227 @@
+"""The navigation oracle of the built-in simulator: a navigable grid, geodesic distances by fast
+marching (scikit-fmm), shortest paths, and ObjectNav goal view points.
+
+Grid convention: cell (row, col) covers x in [x0 + col * r, x0 + (col + 1) * r) and
+y in [y0 + row * r, y0 + (row + 1) * r), r = ``resolution_m``; rows grow with +y.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embodied.errors import ConfigError
+from sims.raycast.layout import WALL_THICKNESS_M
+from sims.raycast.scene import Scene, SceneObject, decode_bool_grid, encode_bool_grid
+
+__all__ = ["NavGrid", "build_navgrid", "object_view_mask"]
+
+_STEP_HEIGHT_M = 0.05  # anything lower than this on the floor can be driven over
+
+
+@dataclass
+class NavGrid:
+    """Navigable cells of a floor for an agent of radius ``agent_radius_m``.
+
+    Attributes:
+        navigable: (H, W) bool.
+        origin_xy_m: world (x, y) of the corner of cell (0, 0).
+    """
+
+    navigable: np.ndarray
+    origin_xy_m: tuple[float, float]
+    resolution_m: float
+    agent_radius_m: float
+    _fields: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.navigable.shape
+
+    def to_cell(self, xy_m: np.ndarray) -> tuple[int, int]:
+        """(row, col) of a world point (may be outside the grid)."""
+        x, y = float(xy_m[0]), float(xy_m[1])
+        return (int(math.floor((y - self.origin_xy_m[1]) / self.resolution_m)),
+                int(math.floor((x - self.origin_xy_m[0]) / self.resolution_m)))
+
+    def cell_center(self, row: int, col: int) -> np.ndarray:
+        r = self.resolution_m
+        return np.array([self.origin_xy_m[0] + (col + 0.5) * r, self.origin_xy_m[1] + (row + 0.5) * r])
+
+    def cell_centers(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X, Y) (H, W) world coordinates of all cell centres."""
+        H, W = self.shape
+        r = self.resolution_m
+        xs = self.origin_xy_m[0] + (np.arange(W) + 0.5) * r
+        ys = self.origin_xy_m[1] + (np.arange(H) + 0.5) * r
+        return np.meshgrid(xs, ys)
+
+    def is_navigable(self, xy_m: np.ndarray) -> bool:
+        row, col = self.to_cell(xy_m)
+        H, W = self.shape
+        return 0 <= row < H and 0 <= col < W and bool(self.navigable[row, col])
+
+    def segment_is_free(self, a_xy: np.ndarray, b_xy: np.ndarray) -> bool:
+        """True when every cell along the straight segment a -> b is navigable."""
+        n = max(2, int(math.ceil(np.linalg.norm(np.subtract(b_xy, a_xy)) / (self.resolution_m / 2))) + 1)
+        return all(self.is_navigable(p) for p in np.linspace(a_xy, b_xy, n))
+
+    def distance_field(self, goal: np.ndarray) -> np.ndarray:
+        """Geodesic distance (metres) from every cell to the nearest goal cell; inf where unreachable.
+
+        Args:
+            goal: (H, W) bool goal cells (only navigable ones count).
+        Returns:
+            (H, W) float64; 0 on goal cells. Cached per goal mask.
+        """
+        import skfmm
+
+        goal = goal & self.navigable
+        key = np.packbits(goal).tobytes()
+        cached = self._fields.get(key)
+        if cached is not None:
+            return cached
+        out = np.full(self.shape, np.inf)
+        if goal.any():
+            phi = np.ma.MaskedArray(np.where(goal, -1.0, 1.0), mask=~self.navigable)
+            d = skfmm.distance(phi, dx=self.resolution_m)
+            valid = ~np.ma.getmaskarray(d)
+            # skfmm measures to the contour half a cell outside the goal cells; shift to cell centres
+            out[valid] = np.maximum(np.asarray(d)[valid] + self.resolution_m / 2, 0.0)
+            out[goal] = 0.0
+        if len(self._fields) > 64:
+            self._fields.clear()
+        self._fields[key] = out
+        return out
+
+    def geodesic_distance(self, a_xy: np.ndarray, b_xy: np.ndarray) -> float:
+        """Shortest walkable distance between two points (inf if either is off the grid or unreachable)."""
+        if not (self.is_navigable(a_xy) and self.is_navigable(b_xy)):
+            return math.inf
+        goal = np.zeros(self.shape, bool)
+        goal[self.to_cell(b_xy)] = True
+        return float(self.distance_field(goal)[self.to_cell(a_xy)])
+
+    def shortest_path(self, a_xy: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Waypoints (N, 2) from ``a_xy`` down the distance field of ``goal`` ((H, W) bool).
+
+        Returns an empty (0, 2) array when no path exists.
+        """
+        d = self.distance_field(goal)
+        r, c = self.to_cell(a_xy)
+        H, W = self.shape
+        if not (0 <= r < H and 0 <= c < W) or not np.isfinite(d[r, c]):
+            return np.zeros((0, 2))
+        path = [self.cell_center(r, c)]
+        offs = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+        for _ in range(H * W):
+            if d[r, c] == 0.0:
+                break
+            best = min(((d[r + dr, c + dc], r + dr, c + dc) for dr, dc in offs
+                        if 0 <= r + dr < H and 0 <= c + dc < W), key=lambda t: t[0])
+            if best[0] >= d[r, c]:
+                break
+            r, c = best[1], best[2]
+            path.append(self.cell_center(r, c))
+        return np.array(path)
+
+    def largest_component(self) -> np.ndarray:
+        """(H, W) bool: the largest 8-connected navigable region."""
+        from scipy import ndimage
+
+        lab, n = ndimage.label(self.navigable, structure=np.ones((3, 3)))
+        if n == 0:
+            return np.zeros(self.shape, bool)
+        sizes = np.bincount(lab.ravel())[1:]
+        return lab == (1 + int(np.argmax(sizes)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"origin_xy_m": list(self.origin_xy_m), "resolution_m": self.resolution_m,
+                "agent_radius_m": self.agent_radius_m, "shape": list(self.shape),
+                "navigable": encode_bool_grid(self.navigable)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NavGrid:
+        shape = tuple(d["shape"])
+        return cls(decode_bool_grid(d["navigable"], shape), tuple(d["origin_xy_m"]), float(d["resolution_m"]),
+                   float(d["agent_radius_m"]))
+
+
+def _stamp_rect(grid: np.ndarray, X: np.ndarray, Y: np.ndarray, cx: float, cy: float, yaw: float,
+                hx: float, hy: float) -> None:
+    """Set cells whose centres fall in an oriented rectangle (vectorised over a local window)."""
+    rad = math.hypot(hx, hy)
+    r0, r1 = np.searchsorted(Y[:, 0], [cy - rad, cy + rad])
+    c0, c1 = np.searchsorted(X[0], [cx - rad, cx + rad])
+    if r1 <= r0 or c1 <= c0:
+        return
+    dx, dy = X[r0:r1, c0:c1] - cx, Y[r0:r1, c0:c1] - cy
+    c, s = math.cos(yaw), math.sin(yaw)
+    inside = (np.abs(c * dx + s * dy) <= hx) & (np.abs(-s * dx + c * dy) <= hy)
+    grid[r0:r1, c0:c1] |= inside
+
+
+def _footprint_params(o: SceneObject) -> tuple[float, float, float, float, float]:
+    """(cx, cy, yaw, hx, hy) of an object's oriented footprint."""
+    fp = np.asarray(o.footprint_xy_m)
+    cx, cy = fp.mean(0)
+    hx = np.linalg.norm(fp[0] - fp[1]) / 2
+    hy = np.linalg.norm(fp[1] - fp[2]) / 2
+    return float(cx), float(cy), o.yaw_rad, float(hx), float(hy)
+
+
+def build_navgrid(scene: Scene, agent_radius_m: float = 0.18, agent_height_m: float = 1.5,
+                  resolution_m: float = 0.05) -> NavGrid:
+    """Rasterise floors, walls and object footprints, then keep cells at least ``agent_radius_m``
+    from any obstacle (an Euclidean distance transform)."""
+    from scipy import ndimage
+
+    if not (0 < resolution_m <= 0.5 and agent_radius_m >= 0 and agent_height_m > 0):
+        raise ConfigError("need 0 < resolution_m <= 0.5, agent_radius_m >= 0 and agent_height_m > 0")
+    x0, y0, x1, y1 = scene.bounds_xy_m
+    pad = 0.25
+    ox, oy = x0 - pad, y0 - pad
+    W = int(math.ceil((x1 - x0 + 2 * pad) / resolution_m))
+    H = int(math.ceil((y1 - y0 + 2 * pad) / resolution_m))
+    grid = NavGrid(np.zeros((H, W), bool), (ox, oy), resolution_m, agent_radius_m)
+    X, Y = grid.cell_centers()
+    floor = np.zeros((H, W), bool)
+    for r in scene.rooms:
+        rx0, ry0, rx1, ry1 = r.bounds_m
+        floor |= (X >= rx0) & (X <= rx1) & (Y >= ry0) & (Y <= ry1)
+    blocked = np.zeros((H, W), bool)
+    T = WALL_THICKNESS_M
+    for w in scene.walls:
+        if w["z0"] >= agent_height_m:
+            continue  # a lintel above the agent's head
+        mid, half = (w["lo"] + w["hi"]) / 2, (w["hi"] - w["lo"]) / 2 + T / 2
+        if w["axis"] == "x":
+            _stamp_rect(blocked, X, Y, w["coord"], mid, 0.0, T / 2, half)
+        else:
+            _stamp_rect(blocked, X, Y, mid, w["coord"], 0.0, half, T / 2)
+    for o in scene.objects:
+        if o.bbox_min_m[2] >= agent_height_m or o.bbox_max_m[2] <= _STEP_HEIGHT_M:
+            continue
+        _stamp_rect(blocked, X, Y, *_footprint_params(o))
+    free = floor & ~blocked
+    clearance = ndimage.distance_transform_edt(free) * resolution_m - resolution_m / 2
+    grid.navigable = free & (clearance >= agent_radius_m)
+    return grid
+
+
+def object_view_mask(grid: NavGrid, objects: list[SceneObject], radius_m: float = 1.0) -> np.ndarray:
+    """(H, W) bool navigable cells within ``radius_m`` of any of the objects' footprints
+    (habitat-lab's ObjectNav view points: success = stopping at one of them)."""
+    X, Y = grid.cell_centers()
+    out = np.zeros(grid.shape, bool)
+    for o in objects:
+        cx, cy, yaw, hx, hy = _footprint_params(o)
+        c, s = math.cos(yaw), math.sin(yaw)
+        dx, dy = X - cx, Y - cy
+        ex = np.maximum(np.abs(c * dx + s * dy) - hx, 0.0)
+        ey = np.maximum(np.abs(-s * dx + c * dy) - hy, 0.0)
+        out |= np.hypot(ex, ey) <= radius_m
+    return out & grid.navigable

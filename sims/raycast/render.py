@@ -1,0 +1,260 @@
+"""Ray-cast rendering of a Scene: RGB, z-depth and instance ids, on the CPU with no display.
+
+One primary ray per pixel through the pixel centre (OpenCV camera, directions with z = 1, so the
+hit distance *is* the z-depth). Backends: Embree through ``embreex`` (default) and Open3D's
+``RaycastingScene``; both return identical hits (tests check depth to 1e-4 m).
+
+Shading is computed once per face, since lights do not move: ambient + Lambert from the room's
+ceiling light (with distance fall-off and the room's colour) + a sky term, times the face albedo.
+Per pixel only a gather and the procedural texture of floors and walls remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from embodied.errors import ConfigError
+from embodied.types import CameraIntrinsics
+from sims.raycast.scene import PATTERNS, Scene
+
+__all__ = ["BACKENDS", "Frame", "Renderer", "face_normals", "shade_faces"]
+
+BACKENDS = ("embree", "open3d")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """rgb (H, W, 3) uint8, depth (H, W) float32 metres (0 = no hit), instance (H, W) int32 (-1 = none)."""
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    instance: np.ndarray
+
+
+def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(F, 3) float32 unit normals (zero for degenerate faces)."""
+    tri = vertices[faces].astype(np.float64)
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    norm = np.linalg.norm(n, axis=1, keepdims=True)
+    return (n / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+
+
+def shade_faces(scene: Scene) -> np.ndarray:
+    """(F, 3) float32 linear colour in [0, 1] of each face under its room's light."""
+    normals = face_normals(scene.vertices, scene.faces)
+    centroids = scene.vertices[scene.faces].mean(axis=1).astype(np.float64)
+    light_pos = np.zeros_like(centroids)
+    light_rgb = np.ones_like(centroids)
+    intensity = np.full(len(centroids), 1.0)
+    for r in scene.rooms:  # faces take the light of the room their centroid lies in
+        x0, y0, x1, y1 = r.bounds_m
+        inside = (centroids[:, 0] >= x0 - 0.06) & (centroids[:, 0] <= x1 + 0.06) & \
+                 (centroids[:, 1] >= y0 - 0.06) & (centroids[:, 1] <= y1 + 0.06)
+        light_pos[inside] = ((x0 + x1) / 2, (y0 + y1) / 2, scene.wall_height_m - 0.3)
+        light_rgb[inside] = r.light_rgb
+        intensity[inside] = r.light_intensity
+    to_light = light_pos - centroids
+    dist = np.linalg.norm(to_light, axis=1)
+    lambert = np.clip((normals * to_light).sum(1) / np.maximum(dist, 1e-6), 0.0, 1.0)
+    falloff = 1.0 / (1.0 + 0.04 * dist**2)
+    sky = 0.5 + 0.5 * normals[:, 2]
+    shade = 0.42 + 0.5 * intensity * lambert * falloff + 0.12 * sky
+    rgb = scene.face_albedo.astype(np.float32) / 255.0 * light_rgb.astype(np.float32)
+    return np.clip(rgb * shade[:, None].astype(np.float32), 0.0, 1.0).astype(np.float32)
+
+
+def _hash2(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Deterministic pseudo-random values in [0, 1) for integer lattice points."""
+    v = np.sin(i * 12.9898 + j * 78.233) * 43758.5453
+    return v - np.floor(v)
+
+
+_TILE_RES = 256
+_TILE_PERIOD_M = {"plain": (1.0, 1.0), "planks": (2.4, 2.16), "tiles": (1.6, 1.6), "carpet": (0.96, 0.96),
+                  "stripes": (0.24, 0.24)}
+
+
+def _tile(name: str, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Brightness multiplier of pattern ``name`` over one period, at surface coordinates (A, B) m."""
+    if name == "planks":  # boards 0.18 m wide along A, 1.2 m long, staggered, with dark seams
+        row = np.floor(B / 0.18)
+        shifted = (A + 0.4 * row) / 1.2
+        seam = ((B / 0.18 - row) < 0.06) | ((shifted - np.floor(shifted)) < 0.01)
+        v = 0.82 + 0.28 * _hash2(row, np.floor(shifted) % 2) + 0.05 * np.sin(A * 2 * np.pi / 0.24 + row)
+        return np.where(seam, 0.55, v)
+    if name == "tiles":  # 0.4 m tiles with light grout
+        fa, fb = A / 0.4 - np.floor(A / 0.4), B / 0.4 - np.floor(B / 0.4)
+        grout = (fa < 0.04) | (fb < 0.04)
+        return np.where(grout, 1.25, 0.92 + 0.1 * _hash2(np.floor(A / 0.4), np.floor(B / 0.4)))
+    if name == "carpet":
+        return 0.88 + 0.16 * _hash2(np.floor(A / 0.015), np.floor(B / 0.015))
+    if name == "stripes":  # wallpaper
+        return np.where((np.floor(A / 0.12) % 2) == 0, 1.0, 0.88)
+    return np.ones_like(A)
+
+
+def _texture_tiles() -> tuple[np.ndarray, np.ndarray]:
+    """(P, R, R) float32 periodic tiles and (P, 2) float32 texels-per-metre, for PATTERNS."""
+    tiles, scale = [], []
+    for name in PATTERNS:
+        pa, pb = _TILE_PERIOD_M[name]
+        A, B = np.meshgrid((np.arange(_TILE_RES) + 0.5) / _TILE_RES * pa, (np.arange(_TILE_RES) + 0.5) / _TILE_RES * pb)
+        tiles.append(_tile(name, A, B).astype(np.float32))
+        scale.append((_TILE_RES / pa, _TILE_RES / pb))
+    return np.stack(tiles), np.array(scale, np.float32)
+
+
+_TILES, _TILE_SCALE = _texture_tiles()
+_TILES_FLAT = _TILES.ravel()
+
+
+def _texture(pattern: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Brightness multiplier per pixel for PATTERNS ids at surface coordinates (a, b) in metres."""
+    sc = _TILE_SCALE[pattern]
+    mask = _TILE_RES - 1  # power of two: & wraps negatives correctly in two's complement
+    ia = np.floor(a * sc[:, 0]).astype(np.int32) & mask
+    ib = np.floor(b * sc[:, 1]).astype(np.int32) & mask
+    return _TILES_FLAT[(pattern.astype(np.int32) * _TILE_RES + ib) * _TILE_RES + ia]
+
+
+class _EmbreeBackend:
+    """Embree via embreex; its ``run`` releases the GIL, so row chunks cast in parallel threads."""
+
+    parallel = True
+
+    def __init__(self, triangles: np.ndarray) -> None:
+        from embreex import rtcore_scene as rtcs
+        from embreex.mesh_construction import TriangleMesh
+
+        self._scene = rtcs.EmbreeScene()
+        self._mesh = TriangleMesh(self._scene, triangles)
+
+    def cast(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(t (N,) float32, inf on a miss; prim (N,) int64, -1 on a miss)."""
+        out = self._scene.run(origins, dirs, output=1)
+        prim = out["primID"].astype(np.int64)
+        return out["tfar"], prim
+
+
+class _Open3DBackend:
+    """Open3D's RaycastingScene (multi-threaded inside one call)."""
+
+    parallel = False
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
+        import open3d as o3d
+
+        self._o3d = o3d
+        self._scene = o3d.t.geometry.RaycastingScene()
+        self._scene.add_triangles(o3d.core.Tensor(vertices.astype(np.float32)), o3d.core.Tensor(faces.astype(np.uint32)))
+
+    def cast(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rays = self._o3d.core.Tensor(np.concatenate([origins, dirs], axis=1))
+        r = self._scene.cast_rays(rays)
+        t = r["t_hit"].numpy()
+        prim = r["primitive_ids"].numpy().astype(np.int64)
+        prim[~np.isfinite(t)] = -1
+        return t, prim
+
+
+class Renderer:
+    """Renders frames of one Scene.
+
+    Args:
+        scene: the geometry.
+        backend: "embree" (default) or "open3d".
+        max_depth_m: hits beyond this read as no return (depth 0).
+        threads: worker threads for the embree backend (row chunks); default: all cores, at most 8.
+    """
+
+    def __init__(self, scene: Scene, backend: str = "embree", max_depth_m: float = 20.0,
+                 threads: int | None = None) -> None:
+        import os
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown render backend '{backend}'; choose from {BACKENDS}")
+        self.scene = scene
+        self.backend = backend
+        self.max_depth_m = float(max_depth_m)
+        if backend == "embree":
+            self._caster = _EmbreeBackend(scene.vertices[scene.faces].astype(np.float32))
+        else:
+            self._caster = _Open3DBackend(scene.vertices, scene.faces)
+        self.threads = max(1, min(8, threads or os.cpu_count() or 1)) if self._caster.parallel else 1
+        self._pool = None
+        # lookup tables with one extra "miss" row at index F: black, no texture, no instance
+        rgb = shade_faces(scene)
+        rgba = np.zeros((len(rgb) + 1, 4), np.uint8)
+        rgba[:-1, :3] = (rgb * 255.0 + 0.5).astype(np.uint8)
+        self._rgb_u32 = rgba.view(np.uint32).ravel()  # one 4-byte gather per pixel instead of three
+        self._pattern = np.concatenate([scene.face_pattern, [0]]).astype(np.uint8)
+        self._instance = np.concatenate([scene.face_instance, [-1]]).astype(np.int32)
+        self._horizontal = np.concatenate([np.abs(face_normals(scene.vertices, scene.faces)[:, 2]) > 0.5, [True]])
+        self._miss = len(scene.faces)
+        self._ray_cache: dict[CameraIntrinsics, np.ndarray] = {}
+        self._origin_bufs: dict[int, np.ndarray] = {}
+
+    def _camera_rays(self, K: CameraIntrinsics) -> np.ndarray:
+        """(H*W, 3) float32 camera-frame directions with z = 1, row-major."""
+        rays = self._ray_cache.get(K)
+        if rays is None:
+            u, v = np.meshgrid(np.arange(K.width, dtype=np.float64), np.arange(K.height, dtype=np.float64))
+            rays = np.stack([(u - K.cx) / K.fx, (v - K.cy) / K.fy, np.ones_like(u)], -1).reshape(-1, 3)
+            rays = rays.astype(np.float32)
+            self._ray_cache[K] = rays
+        return rays
+
+    def _render_rows(self, sl: slice, origin: np.ndarray, dirs: np.ndarray, rgb: np.ndarray,
+                     depth: np.ndarray, inst: np.ndarray) -> None:
+        d = dirs[sl]  # row slices of a C-contiguous (N, 3) array are contiguous
+        o = self._origin_bufs.get(len(d))
+        if o is None:
+            o = self._origin_bufs[len(d)] = np.empty((len(d), 3), np.float32)
+        o[:] = origin
+        t, prim = self._caster.cast(o, d)
+        miss = (prim < 0) | (t > self.max_depth_m)
+        prim[miss] = self._miss
+        depth[sl] = t
+        depth[sl][miss] = 0.0
+        inst[sl] = self._instance[prim]
+        px = self._rgb_u32[prim].view(np.uint8).reshape(-1, 4)
+        pat = self._pattern[prim]
+        idx = np.flatnonzero(pat)
+        if len(idx):
+            pts = origin + t[idx, None] * d[idx]
+            horiz = self._horizontal[prim[idx]]
+            a = np.where(horiz, pts[:, 0], pts[:, 0] + pts[:, 1])
+            b = np.where(horiz, pts[:, 1], pts[:, 2])
+            tex = _texture(pat[idx], a, b)[:, None]
+            px[idx, :3] = np.minimum(px[idx, :3] * tex + 0.5, 255.0).astype(np.uint8)
+        rgb[sl] = px[:, :3]
+
+    def render(self, T_world_cam: np.ndarray, intrinsics: CameraIntrinsics) -> Frame:
+        """Render one frame from camera pose ``T_world_cam`` (4, 4)."""
+        H, W = intrinsics.height, intrinsics.width
+        n = H * W
+        dirs = self._camera_rays(intrinsics) @ T_world_cam[:3, :3].T.astype(np.float32)
+        origin = T_world_cam[:3, 3].astype(np.float32)
+        rgb = np.empty((n, 3), np.uint8)
+        depth = np.empty(n, np.float32)
+        inst = np.empty(n, np.int32)
+        if self.threads == 1:
+            self._render_rows(slice(0, n), origin, dirs, rgb, depth, inst)
+        else:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="raycast")
+            bounds = np.linspace(0, H, self.threads + 1).astype(int) * W
+            jobs = [self._pool.submit(self._render_rows, slice(a, b), origin, dirs, rgb, depth, inst)
+                    for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            for j in jobs:
+                j.result()
+        return Frame(rgb.reshape(H, W, 3), depth.reshape(H, W), inst.reshape(H, W))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None

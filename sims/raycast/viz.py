@@ -1,0 +1,128 @@
+"""Pictures of the built-in simulator: a panel RGB | depth | instances | top-down map, and walks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from embodied.types import Observation
+from sims.raycast.navigation import NavGrid
+from sims.raycast.scene import Scene
+
+__all__ = ["colorize_depth", "colorize_instances", "top_down_map", "panel", "save_walk"]
+
+_ROOM_RGB = {"living_room": (244, 226, 198), "bedroom": (214, 226, 244), "kitchen": (232, 244, 208),
+             "bathroom": (208, 240, 240), "dining_room": (244, 214, 214), "office": (230, 220, 244)}
+
+
+def colorize_depth(depth_m: np.ndarray, max_m: float = 10.0) -> np.ndarray:
+    """(H, W) metres -> (H, W, 3) uint8 (near = bright yellow, far = dark purple, no return = black)."""
+    x = np.clip(depth_m / max_m, 0.0, 1.0)
+    rgb = np.stack([0.95 - 0.7 * x, 0.9 * (1 - x) ** 1.5, 0.25 + 0.35 * x], -1)
+    rgb[depth_m <= 0] = 0.0
+    return (rgb * 255).astype(np.uint8)
+
+
+def _id_colour(ids: np.ndarray) -> np.ndarray:
+    """Stable distinct colours for integer ids, (..., 3) uint8."""
+    h = (ids.astype(np.int64) * 2654435761) % (2**32)
+    return np.stack([(h >> 8) & 255, (h >> 16) & 255, (h >> 24) & 255], -1).astype(np.uint8) // 2 + 100
+
+
+def colorize_instances(instance: np.ndarray) -> np.ndarray:
+    """(H, W) int32 ids -> (H, W, 3) uint8; -1 (structure) is dark grey."""
+    rgb = _id_colour(instance)
+    rgb[instance < 0] = 40
+    return rgb
+
+
+def top_down_map(scene: Scene, nav: NavGrid, agent_xy_yaw: tuple[float, float, float] | None = None,
+                 px_per_m: float = 24.0, path_xy: np.ndarray | None = None, goal: str | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 map: rooms tinted by type, navigable area, walls, objects (labelled), agent arrow."""
+    from PIL import Image, ImageDraw
+
+    x0, y0, x1, y1 = scene.bounds_xy_m
+    pad = 0.5
+    W, H = int((x1 - x0 + 2 * pad) * px_per_m), int((y1 - y0 + 2 * pad) * px_per_m)
+
+    def px(x: float, y: float) -> tuple[float, float]:  # world -> image (y up in the world = up in the image)
+        return ((x - x0 + pad) * px_per_m, H - (y - y0 + pad) * px_per_m)
+
+    img = Image.new("RGB", (W, H), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    for r in scene.rooms:
+        a, b = px(r.bounds_m[0], r.bounds_m[3]), px(r.bounds_m[2], r.bounds_m[1])
+        d.rectangle([a, b], fill=_ROOM_RGB.get(r.room_type, (230, 230, 230)))
+    # navigable cells, lightly shaded: look every map pixel up in the grid
+    u, v = np.meshgrid(np.arange(W), np.arange(H))
+    wx, wy = (u + 0.5) / px_per_m + x0 - pad, (H - v - 0.5) / px_per_m + y0 - pad
+    col = np.floor((wx - nav.origin_xy_m[0]) / nav.resolution_m).astype(int)
+    row = np.floor((wy - nav.origin_xy_m[1]) / nav.resolution_m).astype(int)
+    inside = (row >= 0) & (row < nav.shape[0]) & (col >= 0) & (col < nav.shape[1])
+    free = np.zeros((H, W), bool)
+    free[inside] = nav.navigable[row[inside], col[inside]]
+    overlay = np.array(img)
+    overlay[free] = (overlay[free] * 0.6 + np.array([120, 190, 120]) * 0.4).astype(np.uint8)
+    img = Image.fromarray(overlay)
+    d = ImageDraw.Draw(img)
+    for w in scene.walls:
+        if w["z0"] > 0:
+            continue
+        a, b = (px(w["coord"], w["lo"]), px(w["coord"], w["hi"])) if w["axis"] == "x" else \
+            (px(w["lo"], w["coord"]), px(w["hi"], w["coord"]))
+        d.line([a, b], fill=(60, 60, 60), width=max(2, int(0.1 * px_per_m)))
+    for o in scene.objects:
+        poly = [px(*p) for p in o.footprint_xy_m]
+        col = tuple(int(v) for v in _id_colour(np.array(o.instance_id)))
+        outline = (220, 0, 0) if goal and o.category == goal else (30, 30, 30)
+        d.polygon(poly, fill=col, outline=outline)
+        cx, cy = np.mean(o.footprint_xy_m, axis=0)
+        d.text(px(cx, cy), o.category, fill=(0, 0, 0), anchor="mm")
+    for r in scene.rooms:
+        cx, cy = (r.bounds_m[0] + r.bounds_m[2]) / 2, r.bounds_m[3] - 0.3
+        d.text(px(cx, cy), r.room_type.replace("_", " "), fill=(90, 90, 90), anchor="mm")
+    if path_xy is not None and len(path_xy) > 1:
+        d.line([px(*p) for p in path_xy], fill=(30, 90, 220), width=2)
+    if agent_xy_yaw is not None:
+        ax, ay, yaw = agent_xy_yaw
+        tip = px(ax + 0.45 * math.cos(yaw), ay + 0.45 * math.sin(yaw))
+        left = px(ax + 0.2 * math.cos(yaw + 2.5), ay + 0.2 * math.sin(yaw + 2.5))
+        right = px(ax + 0.2 * math.cos(yaw - 2.5), ay + 0.2 * math.sin(yaw - 2.5))
+        d.polygon([tip, left, right], fill=(230, 40, 40), outline=(0, 0, 0))
+    return np.asarray(img)
+
+
+def panel(obs: Observation, scene: Scene, nav: NavGrid, path_xy: np.ndarray | None = None) -> np.ndarray:
+    """One image: RGB | depth | instances | top-down map (the map scaled to the frame height)."""
+    from PIL import Image
+
+    h = obs.rgb.shape[0]
+    tiles = [obs.rgb]
+    if obs.depth is not None:
+        tiles.append(colorize_depth(obs.depth))
+    if obs.semantic is not None:
+        tiles.append(colorize_instances(obs.semantic))
+    pose = obs.agent_pose
+    m = top_down_map(scene, nav, (pose.position_m[0], pose.position_m[1], pose.yaw_rad) if pose else None,
+                     path_xy=path_xy, goal=obs.goal)
+    scale = max(h, 360) / m.shape[0]
+    m = np.asarray(Image.fromarray(m).resize((int(m.shape[1] * scale), int(m.shape[0] * scale)), Image.BILINEAR))
+    H = max(h, m.shape[0])
+    out = [np.pad(t, ((0, H - t.shape[0]), (0, 4), (0, 0)), constant_values=255) for t in tiles]
+    return np.concatenate(out + [np.pad(m, ((0, H - m.shape[0]), (0, 0), (0, 0)), constant_values=255)], axis=1)
+
+
+def save_walk(frames: list[np.ndarray], path: str | Path, fps: int = 8) -> Path:
+    """Write frames as .gif or .mp4 (by suffix) with imageio."""
+    import imageio.v2 as imageio
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() == ".gif":
+        imageio.mimsave(p, frames, duration=1000 / fps, loop=0)
+    else:
+        even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]
+        imageio.mimsave(p, even, fps=fps, macro_block_size=1)
+    return p

@@ -1,0 +1,560 @@
+"""AI2-THOR adapter tests: real ``ai2thor.server.Event`` objects built offline, a recording controller."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ai2thor")
+
+import ai2thor.build  # noqa: E402
+import ai2thor.controller  # noqa: E402
+import ai2thor.platform  # noqa: E402
+import requests  # noqa: E402
+
+from embodied import geometry  # noqa: E402
+from embodied.errors import ConfigError, EmbodiedError, MissingDependencyError  # noqa: E402
+from embodied.tasks import ObjectNavEpisode  # noqa: E402
+from embodied.types import Action, GeodesicOracle, Simulator  # noqa: E402
+from sims.thor import (  # noqa: E402
+    THOR_CATEGORY_MAP,
+    ThorBuildUnavailableError,
+    ThorConfig,
+    ThorSimulator,
+    horizon_to_tilt,
+    thor_category,
+    unity_to_world,
+    unity_yaw_to_world,
+    vertical_fov_deg,
+    world_to_unity,
+    world_yaw_to_unity,
+)
+from tests.sims import thor_fakes as fk  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CENTRE = 0.9009995
+OFFLINE_ERROR = (  # exactly what ai2thor 5.0.0's Controller raises offline (checked by a test below)
+    f"Invalid commit_id: {ai2thor.build.COMMIT_ID} - no build exists for arch=Linux platforms=Linux64"
+)
+
+
+def small_config(**kw) -> ThorConfig:
+    return ThorConfig(width=fk.W, height=fk.H, **kw)
+
+
+@pytest.fixture
+def fake() -> fk.FakeController:
+    return fk.FakeController()
+
+
+@pytest.fixture
+def sim(fake) -> ThorSimulator:
+    s = ThorSimulator(small_config(), controller=fake)
+    s.reset()
+    fake.calls.clear()
+    return s
+
+
+def project(obs, unity_point: dict) -> tuple[np.ndarray, float]:
+    uv, z = geometry.project_points(unity_to_world(unity_point), obs.intrinsics.K, obs.T_world_cam)
+    return uv[0], float(z[0])
+
+
+# --- config -------------------------------------------------------------------------------------------
+
+
+def test_config_defaults():
+    c = ThorConfig()
+    assert (c.scene, c.width, c.height, c.hfov_deg) == ("FloorPlan1", 224, 224, 90.0)
+    assert (c.forward_m, c.turn_deg, c.tilt_deg, c.agent_mode) == (0.25, 30.0, 30.0, "default")
+    assert (c.visibility_distance_m, c.local_executable_path, c.platform) == (1.5, None, None)
+    assert (c.snap_to_grid, c.max_steps) == (False, 500)
+    with pytest.raises(Exception):
+        c.width = 3  # frozen
+
+
+@pytest.mark.parametrize("bad", [
+    dict(width=0), dict(height=-4), dict(width=2.5), dict(hfov_deg=0.0), dict(hfov_deg=180.0),
+    dict(forward_m=0.0), dict(turn_deg=-30.0), dict(tilt_deg=math.nan), dict(visibility_distance_m=0),
+    dict(max_steps=0), dict(agent_mode=""), dict(platform="cloudrendering"), dict(scene=""), dict(scene=3),
+    dict(snap_to_grid=True, turn_deg=30.0),
+])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ConfigError):
+        ThorConfig(**bad)
+
+
+def test_config_accepts_procthor_house_and_grid():
+    house = {"rooms": [], "walls": [], "objects": []}
+    assert ThorConfig(scene=house).scene is house
+    assert ThorConfig(snap_to_grid=True, turn_deg=90.0).snap_to_grid
+
+
+def test_controller_kwargs(monkeypatch, caplog):
+    seen = {}
+
+    def factory(**kwargs):
+        seen.update(kwargs)
+        c = fk.FakeController(320, 240)
+        c.reset(kwargs["scene"])
+        c.calls.clear()
+        return c
+
+    monkeypatch.setattr(ai2thor.controller, "Controller", factory)
+    cfg = ThorConfig(scene="FloorPlan_Train1_1", width=320, height=240, hfov_deg=90.0, forward_m=0.1, turn_deg=15.0,
+                     agent_mode="locobot", visibility_distance_m=1.0, platform="CloudRendering",
+                     local_executable_path="/opt/thor/thor-CloudRendering-abc")
+    ThorSimulator(cfg)
+    assert seen["renderDepthImage"] is True and seen["renderInstanceSegmentation"] is True
+    assert (seen["width"], seen["height"], seen["scene"]) == (320, 240, "FloorPlan_Train1_1")
+    # THOR's fieldOfView is Unity's vertical FOV: 2 atan(tan(45 deg) * 240 / 320) = 73.74 deg
+    assert seen["fieldOfView"] == pytest.approx(73.7397953)
+    assert (seen["gridSize"], seen["rotateStepDegrees"], seen["visibilityDistance"]) == (0.1, 15.0, 1.0)
+    assert (seen["agentMode"], seen["snapToGrid"]) == ("locobot", False)
+    assert seen["platform"] is ai2thor.platform.CloudRendering  # the class: ai2thor breaks on a string
+    assert seen["local_executable_path"] == "/opt/thor/thor-CloudRendering-abc"
+    assert "launches it as Linux64" in caplog.text  # ai2thor ignores platform for local builds
+
+
+def test_vertical_fov():
+    assert vertical_fov_deg(224, 224, 90.0) == pytest.approx(90.0)
+    assert vertical_fov_deg(640, 480, 90.0) == pytest.approx(73.7397953)
+
+
+def test_own_controller_first_reset_reuses_loaded_scene(monkeypatch):
+    made = []
+
+    def factory(**kwargs):
+        c = fk.FakeController()
+        c.reset(kwargs["scene"])  # the real Controller loads the scene in __init__
+        c.calls.clear()
+        made.append(c)
+        return c
+
+    monkeypatch.setattr(ai2thor.controller, "Controller", factory)
+    sim = ThorSimulator(small_config())
+    sim.reset()
+    assert made[0].calls == []
+    sim.reset()
+    assert made[0].calls == [("reset", {"scene": "FloorPlan1"})]
+
+
+# --- protocol, actions --------------------------------------------------------------------------------
+
+
+def test_protocols(sim):
+    assert isinstance(sim, Simulator) and isinstance(sim, GeodesicOracle)
+
+
+def test_injected_controller_reset(fake):
+    sim = ThorSimulator(small_config(scene="FloorPlan7"), controller=fake)
+    obs = sim.reset(seed=123)
+    assert fake.calls == [("reset", {"scene": "FloorPlan7"})]
+    assert sim.seed == 123 and obs.step == 0 and obs.goal is None
+    assert not any(name in ("InitialRandomSpawn", "RandomizeMaterials") for name, _ in fake.calls)
+
+
+@pytest.mark.parametrize("action,name,kwargs", [
+    (Action.MOVE_FORWARD, "MoveAhead", {"moveMagnitude": 0.25}),
+    (Action.TURN_LEFT, "RotateLeft", {"degrees": 30.0}),
+    (Action.TURN_RIGHT, "RotateRight", {"degrees": 30.0}),
+    (Action.LOOK_UP, "LookUp", {"degrees": 30.0}),
+    (Action.LOOK_DOWN, "LookDown", {"degrees": 30.0}),
+])
+def test_action_mapping(sim, fake, action, name, kwargs):
+    res = sim.step(action)
+    assert fake.calls == [(name, kwargs)]
+    assert res.info["thor_action"] == name and res.info["success"] is True
+    assert not res.collided and not res.done and res.observation.step == 1
+
+
+def test_action_sizes_follow_config(fake):
+    sim = ThorSimulator(small_config(forward_m=0.1, turn_deg=45.0, tilt_deg=15.0), controller=fake)
+    sim.reset()
+    fake.calls.clear()
+    for a in (Action.MOVE_FORWARD, Action.TURN_RIGHT, Action.LOOK_DOWN):
+        sim.step(a)
+    assert fake.calls == [("MoveAhead", {"moveMagnitude": 0.1}), ("RotateRight", {"degrees": 45.0}),
+                          ("LookDown", {"degrees": 15.0})]
+
+
+def test_stop_makes_no_call_and_ends_episode(sim, fake):
+    sim.step(Action.MOVE_FORWARD)
+    fake.calls.clear()
+    res = sim.step(Action.STOP)
+    assert fake.calls == []
+    assert res.done and not res.collided and res.observation.step == 2
+    with pytest.raises(RuntimeError, match="reset"):
+        sim.step(Action.MOVE_FORWARD)
+    sim.reset()
+    assert not sim.step(Action.TURN_LEFT).done
+
+
+def test_step_before_reset_raises(fake):
+    with pytest.raises(RuntimeError, match="reset"):
+        ThorSimulator(small_config(), controller=fake).step(Action.MOVE_FORWARD)
+
+
+def test_max_steps(fake):
+    sim = ThorSimulator(small_config(max_steps=2), controller=fake)
+    sim.reset()
+    assert not sim.step(Action.TURN_LEFT).done
+    assert sim.step(Action.TURN_LEFT).done
+    with pytest.raises(RuntimeError):
+        sim.step(Action.TURN_LEFT)
+
+
+def test_failed_move_is_a_collision(sim, fake):
+    msg = "CounterTop|-00.08|+01.15|00.00 is blocking Agent 0 from moving by (0.0000, 0.0000, 0.2500)."
+    fake.fail["MoveAhead"] = msg
+    before = sim.step(Action.TURN_LEFT).observation.agent_pose
+    res = sim.step(Action.MOVE_FORWARD)
+    assert res.collided and not res.done
+    assert res.info["success"] is False and res.info["error"] == msg
+    assert res.observation.agent_pose == before
+
+
+def test_failed_look_is_not_a_collision(sim):
+    sim.step(Action.LOOK_UP)  # horizon -30: THOR's upper limit
+    res = sim.step(Action.LOOK_UP)
+    assert not res.collided and res.info["success"] is False and "horizon" in res.info["error"]
+
+
+def test_close_and_context_manager(fake):
+    with ThorSimulator(small_config(), controller=fake) as sim:
+        sim.reset()
+    assert fake.stop_count == 1
+    sim.close()
+    assert fake.stop_count == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        sim.reset()
+
+
+# --- frames -------------------------------------------------------------------------------------------
+
+
+def test_unity_to_world_hand_cases():
+    np.testing.assert_allclose(unity_to_world({"x": 1.0, "y": 2.0, "z": 3.0}), [3.0, -1.0, 2.0])
+    np.testing.assert_allclose(unity_to_world((-0.5, 0.9, 4.0)), [4.0, 0.5, 0.9])
+    assert world_to_unity([3.0, -1.0, 2.0]) == {"x": 1.0, "y": 2.0, "z": 3.0}
+    p = np.array([0.3, -7.1, 1.25])
+    np.testing.assert_allclose(unity_to_world(world_to_unity(p)), p)
+    M = np.stack([unity_to_world(e) for e in np.eye(3)], axis=1)
+    assert np.linalg.det(M) == pytest.approx(-1.0)  # left-handed -> right-handed
+
+
+@pytest.mark.parametrize("rotation_y,yaw", [
+    (0.0, 0.0), (90.0, -math.pi / 2), (270.0, math.pi / 2), (-90.0, math.pi / 2), (180.0, math.pi),
+    (30.0, -math.pi / 6),
+])
+def test_yaw_conversion(rotation_y, yaw):
+    assert unity_yaw_to_world(rotation_y) == pytest.approx(yaw)
+    assert world_yaw_to_unity(yaw) == pytest.approx(rotation_y % 360.0)
+
+
+def test_tilt_sign():
+    assert horizon_to_tilt(30.0) == pytest.approx(-math.pi / 6)  # THOR +30 looks down; ours + looks up
+    assert horizon_to_tilt(-30.0) == pytest.approx(math.pi / 6)
+
+
+def test_pose_at_rotation_zero_faces_our_plus_x(sim):
+    obs = sim.reset()
+    T = obs.T_world_cam
+    np.testing.assert_allclose(T[:3, 3], [2.0, -1.0, CENTRE + fk.CAMERA_ABOVE_CENTRE_M], atol=1e-9)
+    np.testing.assert_allclose(T[:3, 2], [1.0, 0.0, 0.0], atol=1e-12)  # optical axis = Unity +z = our +X
+    np.testing.assert_allclose(T[:3, 1], [0.0, 0.0, -1.0], atol=1e-12)  # image down = world down
+    assert obs.agent_pose.position_m == pytest.approx((2.0, -1.0, 0.0))  # base on the floor
+    assert obs.agent_pose.yaw_rad == pytest.approx(0.0)
+
+
+def test_projection_of_unity_points_at_rotation_90(sim, fake):
+    # our yaw -pi/2 = THOR rotation 90: facing Unity +x (our -Y); Unity +z is then on the agent's left
+    ep = ObjectNavEpisode(episode_id="p", scene_id="FloorPlan1", start_position_m=(2.0, -1.0, 0.0),
+                          start_yaw_rad=-math.pi / 2, goal_category="tv")
+    obs = sim.reset(ep)
+    assert fake.calls[-1][1]["rotation"]["y"] == pytest.approx(90.0)
+    cam = {"x": 1.0, "y": CENTRE + fk.CAMERA_ABOVE_CENTRE_M, "z": 2.0}
+    K = obs.intrinsics
+    uv, z = project(obs, {**cam, "x": cam["x"] + 2.0})
+    np.testing.assert_allclose(uv, [K.cx, K.cy], atol=1e-9)
+    assert z == pytest.approx(2.0)
+    uv, _ = project(obs, {**cam, "x": cam["x"] + 2.0, "z": cam["z"] + 1.0})
+    np.testing.assert_allclose(uv, [K.cx - K.fx * 0.5, K.cy], atol=1e-9)  # left of centre
+    uv, _ = project(obs, {**cam, "x": cam["x"] + 2.0, "y": cam["y"] + 0.5})
+    np.testing.assert_allclose(uv, [K.cx, K.cy - K.fy * 0.25], atol=1e-9)  # above centre
+    assert obs.agent_pose.yaw_rad == pytest.approx(-math.pi / 2)
+
+
+def test_look_down_tilts_the_optical_axis_down(sim):
+    obs = sim.step(Action.LOOK_DOWN).observation  # horizon 30
+    np.testing.assert_allclose(obs.T_world_cam[:3, 2], [math.cos(math.pi / 6), 0.0, -math.sin(math.pi / 6)], atol=1e-12)
+    cam = {"x": 1.0, "y": CENTRE + fk.CAMERA_ABOVE_CENTRE_M, "z": 2.0}
+    below_ahead = {"x": cam["x"], "y": cam["y"] - math.sin(math.pi / 6), "z": cam["z"] + math.cos(math.pi / 6)}
+    uv, z = project(obs, below_ahead)
+    np.testing.assert_allclose(uv, [obs.intrinsics.cx, obs.intrinsics.cy], atol=1e-9)
+    assert z == pytest.approx(1.0)
+
+
+def test_turn_right_and_move_follow_thor_semantics(sim):
+    obs = sim.step(Action.TURN_RIGHT).observation
+    assert obs.agent_pose.yaw_rad == pytest.approx(-math.pi / 6)  # right turn = clockwise = negative yaw
+    sim.step(Action.TURN_LEFT)
+    obs = sim.step(Action.MOVE_FORWARD).observation
+    assert obs.agent_pose.position_m == pytest.approx((2.25, -1.0, 0.0))  # +0.25 along our +X
+    np.testing.assert_allclose(obs.T_world_cam[:3, 3], [2.25, -1.0, CENTRE + fk.CAMERA_ABOVE_CENTRE_M], atol=1e-9)
+
+
+# --- images -------------------------------------------------------------------------------------------
+
+
+def test_event_is_a_real_ai2thor_event(sim, fake):
+    import ai2thor.server
+
+    ev = fake.last_event
+    assert isinstance(ev, ai2thor.server.Event)
+    assert ev.frame.shape == (fk.H, fk.W, 3) and ev.depth_frame.dtype == np.float32
+    assert ev.color_to_object_id[fk.COLORS[fk.TV_ID]] == fk.TV_ID
+    assert fk.TV_ID in ev.instance_masks  # ai2thor's own lazy masks agree with our painting
+    painted = (fk.default_segmentation() == fk.COLORS[fk.TV_ID]).all(-1)
+    np.testing.assert_array_equal(ev.instance_masks[fk.TV_ID], painted)
+
+
+def test_rgb_matches_unity_frame(sim):
+    obs = sim.reset()
+    assert obs.rgb.dtype == np.uint8 and obs.rgb.shape == (fk.H, fk.W, 3)
+    np.testing.assert_array_equal(obs.rgb, fk.default_rgb())  # RGBA dropped, bottom-up rows flipped once
+
+
+def test_depth_preserved_and_invalid_pixels_zeroed(sim):
+    obs = sim.reset()
+    expected = fk.default_depth()
+    assert obs.depth.dtype == np.float32 and obs.depth.shape == (fk.H, fk.W)
+    for r in range(4):  # NaN, inf, beyond the 20 m far plane, negative
+        assert obs.depth[r, 7] == 0.0
+    mask = np.ones_like(expected, dtype=bool)
+    mask[0:4, 7] = False
+    np.testing.assert_allclose(obs.depth[mask], expected[mask], atol=1e-6, rtol=0)
+    assert obs.depth[0, 0] == pytest.approx(0.5) and obs.depth[5, 6] == pytest.approx(0.5 + 0.0371 * 46, abs=1e-6)
+
+
+def test_semantic_ids_and_labels(sim):
+    obs = sim.reset()
+    sem = obs.semantic
+    assert sem.dtype == np.int32 and sem.shape == (fk.H, fk.W)
+    # ids are given in sorted objectId order: Fridge 0, HousePlant 1, Television 2
+    assert (sem[0:3, 2:5] == 2).all() and (sem[3:6, 5:8] == 1).all()
+    assert (sem[:, 0:2] == -1).all()  # wall: has a THOR colour, but is not an object
+    assert sem[5, 2] == -1  # colour THOR never listed
+    assert sem[5, 4] == -1  # floor
+    assert dict(obs.labels) == {1: "potted plant", 2: "tv"}
+    assert sim.goal_instance_ids("refrigerator") == [0] and sim.goal_instance_ids("tv") == [2]
+    assert sim.goal_instance_ids("bed") == []
+
+
+def test_instance_ids_stable_for_the_scene(sim, fake):
+    first = sim.reset().semantic
+    apple = {"objectId": "Apple|+00.50|+00.90|+01.00", "objectType": "Apple",
+             "position": {"x": 0.5, "y": 0.9, "z": 1.0}}
+    fake.objects.append(apple)
+    fake.frames.seg[0:2, 5:8] = (7, 7, 7)
+    fake.frames.seg = fake.frames.seg.copy()
+    obs = sim.step(Action.TURN_LEFT).observation
+    np.testing.assert_array_equal(obs.semantic[3:6], first[3:6])  # old ids unchanged
+    assert (obs.semantic[0:2, 5:8] == -1).all()  # (7,7,7) is not in metadata colors
+    assert sim.goal_instance_ids("apple") == [3]  # the newcomer gets the next id
+
+
+def test_pixels_of_objects_gone_from_metadata_are_unlabelled(sim, fake):
+    assert (sim.reset().semantic[0:3, 2:5] == 2).all()
+    fake.objects = [o for o in fake.objects if o["objectId"] != fk.TV_ID]  # e.g. removed by an action
+    obs = sim.step(Action.TURN_LEFT).observation
+    assert (obs.semantic[0:3, 2:5] == -1).all() and 2 not in obs.labels
+    assert (obs.semantic[3:6, 5:8] == 1).all()
+
+
+def test_frame_size_mismatch_is_a_config_error():
+    sim = ThorSimulator(ThorConfig(width=16, height=6), controller=fk.FakeController())
+    with pytest.raises(ConfigError, match="8x6"):
+        sim.reset()
+
+
+@pytest.mark.parametrize("thor_type,ours", [
+    ("Television", "tv"), ("HousePlant", "potted plant"), ("Sofa", "sofa"), ("ArmChair", "chair"), ("Chair", "chair"),
+    ("Bed", "bed"), ("Toilet", "toilet"), ("Fridge", "refrigerator"), ("SinkBasin", "sink"),
+    ("BathtubBasin", "bathtub"),
+    ("DeskLamp", "lamp"), ("FloorLamp", "lamp"), ("ShelvingUnit", "bookshelf"), ("DiningTable", "table"),
+    ("Desk", "table"), ("CoffeeMachine", "coffee machine"), ("TVStand", "tv stand"), ("Shelf", "shelf"),
+    ("StoveBurner", "stove burner"), ("Apple", "apple"), ("Microwave", "microwave"),
+])
+def test_thor_category(thor_type, ours):
+    assert thor_category(thor_type) == ours
+
+
+def test_mapped_categories_exist_in_builtin_vocabulary():
+    from sims.raycast.categories import CATEGORIES
+
+    assert set(THOR_CATEGORY_MAP.values()) <= set(CATEGORIES)
+
+
+# --- episodes -----------------------------------------------------------------------------------------
+
+
+def test_objectnav_reset_teleports_to_converted_start(fake):
+    sim = ThorSimulator(small_config(), controller=fake)
+    ep = ObjectNavEpisode(episode_id="e1", scene_id="FloorPlan5", start_position_m=(3.5, 0.75, 0.0),
+                          start_yaw_rad=math.pi / 2, goal_category="chair")
+    obs = sim.reset(ep, seed=7)
+    assert [c[0] for c in fake.calls] == ["reset", "TeleportFull"]
+    assert fake.calls[0][1] == {"scene": "FloorPlan5"}
+    tp = fake.calls[1][1]
+    assert tp["position"] == pytest.approx({"x": -0.75, "y": CENTRE, "z": 3.5})
+    assert tp["rotation"] == pytest.approx({"x": 0.0, "y": 270.0, "z": 0.0})
+    assert tp["horizon"] == 0.0 and tp["standing"] is True
+    assert obs.goal == "chair" and obs.step == 0
+    assert obs.agent_pose.position_m == pytest.approx((3.5, 0.75, 0.0))  # round trip through THOR's frame
+    assert obs.agent_pose.yaw_rad == pytest.approx(math.pi / 2)
+
+
+def test_teleport_without_standing_for_other_agents(fake):
+    sim = ThorSimulator(small_config(agent_mode="locobot"), controller=fake)
+    ep = ObjectNavEpisode(episode_id="e", scene_id="FloorPlan_Train1_1", start_position_m=(0, 0, 0),
+                          start_yaw_rad=0.0, goal_category="tv")
+    sim.reset(ep)
+    assert "standing" not in fake.calls[1][1]
+
+
+def test_failed_teleport_is_a_config_error(fake):
+    fake.fail["TeleportFull"] = "Collided with Chair|1|2|3"
+    sim = ThorSimulator(small_config(), controller=fake)
+    ep = ObjectNavEpisode(episode_id="bad", scene_id="FloorPlan2", start_position_m=(9, 9, 0),
+                          start_yaw_rad=0.0, goal_category="tv")
+    with pytest.raises(ConfigError, match="bad.*Collided with Chair"):
+        sim.reset(ep)
+
+
+def test_reset_rejects_other_episode_types(sim):
+    with pytest.raises(ConfigError):
+        sim.reset("FloorPlan3")
+
+
+# --- geodesic -----------------------------------------------------------------------------------------
+
+
+def test_geodesic_sums_horizontal_corners(sim, fake):
+    fake.path_corners = [{"x": 0.0, "y": 0.0, "z": 0.0}, {"x": 3.0, "y": 0.0, "z": 0.0}, {"x": 3.0, "y": 0.0, "z": 4.0}]
+    assert sim.geodesic_distance(np.array([2.0, -1.0, 0.0]), np.array([5.0, 0.5, 0.0])) == pytest.approx(7.0)
+    name, kw = fake.calls[-1]
+    assert name == "GetShortestPathToPoint"
+    assert kw["position"] == pytest.approx({"x": 1.0, "y": CENTRE, "z": 2.0})
+    assert kw["target"] == pytest.approx({"x": -0.5, "y": CENTRE, "z": 5.0})
+    fake.path_corners = [{"x": 0.0, "y": 0.0, "z": 0.0}, {"x": 3.0, "y": 0.4, "z": 0.0}, {"x": 3.0, "y": 0.0, "z": 4.0}]
+    assert sim.geodesic_distance(np.zeros(3), np.ones(3)) == pytest.approx(7.0)  # vertical steps do not count
+
+
+def test_geodesic_inf_without_path(sim, fake):
+    fake.path_corners = None
+    assert sim.geodesic_distance(np.zeros(3), np.array([10.0, 0.0, 0.0])) == math.inf
+    fake.path_corners = []
+    assert sim.geodesic_distance(np.zeros(3), np.array([10.0, 0.0, 0.0])) == math.inf
+
+
+def test_geodesic_does_not_change_observations(sim, fake):
+    before = sim.step(Action.TURN_LEFT).observation
+    fake.path_corners = [{"x": 0.0, "y": 0.0, "z": 0.0}]
+    assert sim.geodesic_distance(np.zeros(3), np.zeros(3)) == 0.0
+    after = sim.step(Action.STOP).observation
+    np.testing.assert_array_equal(after.T_world_cam, before.T_world_cam)
+
+
+# --- missing build, missing package -------------------------------------------------------------------
+
+
+def _assert_actionable(msg: str, releases: str, build: str) -> None:
+    assert "could not be downloaded" in msg
+    assert ai2thor.build.COMMIT_ID in msg and build in msg
+    assert releases in msg and "~/.ai2thor/releases" in msg
+    assert "local_executable_path" in msg
+    assert "CloudRendering" in msg and "X server" in msg
+
+
+def test_missing_build_becomes_actionable_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def offline_controller(**kwargs):
+        raise ValueError(OFFLINE_ERROR)
+
+    monkeypatch.setattr(ai2thor.controller, "Controller", offline_controller)
+    with pytest.raises(ThorBuildUnavailableError) as info:
+        ThorSimulator(ThorConfig())
+    err = info.value
+    assert isinstance(err, EmbodiedError) and isinstance(err, RuntimeError)
+    assert isinstance(err.__cause__, ValueError)
+    _assert_actionable(str(err), str(tmp_path / ".ai2thor" / "releases"), f"thor-Linux64-{ai2thor.build.COMMIT_ID}")
+    assert "DNS" in str(err)
+
+
+@pytest.mark.parametrize("platform", [None, "CloudRendering"])
+def test_real_controller_offline_raises_build_unavailable(monkeypatch, tmp_path, platform):
+    """The real ai2thor Controller, with its one network call (HEAD on the build zip) failing like DNS does."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # empty ~/.ai2thor/releases
+
+    def no_dns(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("Failed to resolve 's3-us-west-2.amazonaws.com'")
+
+    monkeypatch.setattr(ai2thor.build.requests, "head", no_dns)
+    with pytest.raises(ThorBuildUnavailableError) as info:
+        ThorSimulator(ThorConfig(platform=platform))
+    cause = info.value.__cause__
+    assert type(cause) is ValueError and "no build exists" in str(cause)
+    name = platform or "Linux64"
+    releases = str(tmp_path / ".ai2thor" / "releases")
+    _assert_actionable(str(info.value), releases, f"thor-{name}-{ai2thor.build.COMMIT_ID}")
+
+
+def test_other_controller_errors_pass_through(monkeypatch):
+    def broken(**kwargs):
+        raise ValueError("Quality Ultra2 is invalid, please select from one of the following settings: ...")
+
+    monkeypatch.setattr(ai2thor.controller, "Controller", broken)
+    with pytest.raises(ValueError, match="Quality") as info:
+        ThorSimulator(ThorConfig())
+    assert not isinstance(info.value, ThorBuildUnavailableError)
+
+
+def test_missing_ai2thor_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ai2thor", None)
+    with pytest.raises(MissingDependencyError, match=r"embodied-zeroshot\[thor\]"):
+        ThorSimulator(ThorConfig())
+    # an injected controller needs no ai2thor import at all
+    ThorSimulator(small_config(), controller=fk.FakeController()).reset()
+
+
+def test_importing_the_adapter_does_not_import_ai2thor():
+    code = "import sys, sims.thor; assert 'ai2thor' not in sys.modules, 'ai2thor imported eagerly'"
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+# --- the real thing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.network
+def test_real_thor_end_to_end():
+    """Downloads (or reuses) the Unity build and runs a few steps. Needs an X server or CloudRendering (GPU)."""
+    platform = None if os.environ.get("DISPLAY") else "CloudRendering"
+    with ThorSimulator(ThorConfig(platform=platform, width=160, height=120)) as sim:
+        obs = sim.reset()
+        assert obs.semantic is not None and obs.depth is not None and (obs.depth > 0).any()
+        assert obs.agent_pose.position_m[2] == pytest.approx(0.0, abs=0.05)  # FloorPlan1's floor is at y = 0
+        res = sim.step(Action.TURN_RIGHT)
+        assert res.info["success"]
+        dyaw = math.remainder(res.observation.agent_pose.yaw_rad - obs.agent_pose.yaw_rad, 2 * math.pi)
+        assert dyaw == pytest.approx(-math.radians(30.0), abs=1e-3)
+        here = np.array(obs.agent_pose.position_m)
+        assert sim.geodesic_distance(here, here) == pytest.approx(0.0, abs=0.05)
