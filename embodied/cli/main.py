@@ -82,6 +82,7 @@ def _info() -> dict:
 
     from embodied._optional import feature_status
     from embodied.clip import registry
+    from sims.registry import SIMULATORS
     from embodied.clip.backbone import resolve_device
 
     packages = {m: _version(m) for m in ("torch", "torchvision", "open_clip", "numpy", "scipy", "trimesh",
@@ -98,6 +99,7 @@ def _info() -> dict:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "features": {f.name: {"usable": ok, "missing": missing, "install": f.install, "what": f.description}
                      for f, ok, missing in feature_status()},
+        "simulators": {e.name: {"available": e.available, "what": e.description} for e in SIMULATORS.values()},
         "clip": {
             "default_model": arch,
             "default_tag": src.tag,
@@ -125,6 +127,9 @@ def info(as_json: bool) -> None:
     for name, f in data["features"].items():
         state = "yes" if f["usable"] else f"no   -> {f['install']}"
         click.echo(f"  {name:<10} {f['what']:<38} {state}")
+    click.echo("simulators:")
+    for name, e in data["simulators"].items():
+        click.echo(f"  {name:<10} {e['what']:<45} {'yes' if e['available'] else 'no (see features)'}")
     c = data["clip"]
     click.echo("CLIP:")
     click.echo(f"  default weights  {c['default_model']} '{c['default_tag']}'")
@@ -225,6 +230,107 @@ def embed(images, texts, templates, as_json, **kw) -> None:
     for i, p in enumerate(images):
         for j, t in enumerate(texts):
             click.echo(f"{p.name[:24]:<24} {t:<{width}} {cos[i, j]:>8.4f} {prob[i, j]:>8.4f}")
+
+
+# --------------------------------------------------------------------------- sim
+@cli.group(cls=_Group)
+def sim() -> None:
+    """Simulators: look at built-in houses, make ObjectNav episodes."""
+
+
+def _sim_config(width: int, height: int, hfov: float, backend: str):
+    from sims.raycast.simulator import SimConfig
+
+    return SimConfig(width=width, height=height, hfov_deg=hfov, backend=backend)
+
+
+def _sensor_options(f):
+    for opt in reversed([
+        click.option("--width", type=click.IntRange(min=8), default=320, show_default=True, help="Image width (px)."),
+        click.option("--height", type=click.IntRange(min=8), default=240, show_default=True, help="Image height (px)."),
+        click.option("--hfov", "hfov", type=float, default=90.0, show_default=True, help="Horizontal FOV (deg)."),
+        click.option("--backend", type=click.Choice(["embree", "open3d"]), default="embree", show_default=True,
+                     help="Ray-casting backend."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@sim.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="House seed (scene 'house-<seed>').")
+@click.option("--start-seed", type=int, default=0, show_default=True, help="Seed of the random start pose.")
+@click.option("--walk", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also record a random walk of this many steps.")
+@click.option("--format", "fmt", type=click.Choice(["gif", "mp4"]), default="gif", show_default=True,
+              help="Format of the walk.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs/sim"),
+              show_default=True, help="Output folder.")
+@click.option("--save-scene", is_flag=True, help="Also write the house as GLB + JSON (with its navigable grid).")
+@_sensor_options
+def view(seed, start_seed, walk, fmt, out, save_scene, width, height, hfov, backend) -> None:
+    """Render a built-in house: a PNG panel RGB | depth | instances | top-down map.
+
+    \b
+    Examples:
+      embodied sim view --seed 3
+      embodied sim view --seed 3 --walk 60 --format mp4
+    """
+    import numpy as np
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from embodied.types import Action
+    from sims.raycast.house import generate_house
+    from sims.raycast.simulator import RaycastSimulator
+    from sims.raycast.viz import panel, save_walk
+
+    scene = generate_house(seed)
+    simulator = RaycastSimulator(_sim_config(width, height, hfov, backend), scene=scene)
+    obs = simulator.reset(seed=start_seed)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"{scene.scene_id}.png"
+    Image.fromarray(panel(obs, scene, simulator.nav)).save(png)
+    area = sum((r.bounds_m[2] - r.bounds_m[0]) * (r.bounds_m[3] - r.bounds_m[1]) for r in scene.rooms)
+    click.echo(f"{scene.scene_id}: {len(scene.rooms)} rooms, {area:.0f} m2, {len(scene.objects)} objects "
+               f"({len(scene.categories)} categories), {len(scene.faces)} triangles")
+    click.echo(f"panel: {png}")
+    if save_scene:
+        glb, js = scene.save(out, nav=simulator.nav.to_json())
+        click.echo(f"scene: {glb} + {js}")
+    if walk:
+        rng = np.random.default_rng(start_seed)
+        frames, trail = [], [obs.agent_pose.position_m[:2]]
+        for _ in tqdm(range(walk), desc="walk", unit="step"):
+            act = Action.MOVE_FORWARD if rng.random() < 0.7 else (Action.TURN_LEFT if rng.random() < 0.5 else Action.TURN_RIGHT)
+            res = simulator.step(act)
+            if res.collided:  # turn away from walls
+                res = simulator.step(Action.TURN_LEFT)
+            trail.append(res.observation.agent_pose.position_m[:2])
+            frames.append(panel(res.observation, scene, simulator.nav, path_xy=np.array(trail)))
+        path = save_walk(frames, out / f"{scene.scene_id}_walk.{fmt}")
+        click.echo(f"walk: {path}")
+    simulator.close()
+
+
+@sim.command()
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="val", show_default=True)
+@click.option("-n", "--episodes", "n", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--per-house", type=click.IntRange(min=1), default=5, show_default=True, help="Episodes per house.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSONL file (default: outputs/episodes/<split>.jsonl).")
+def episodes(split, n, seed, per_house, out) -> None:
+    """Generate ObjectNav episodes on built-in houses (fixed house splits) as JSON lines."""
+    from collections import Counter
+
+    from embodied.tasks import write_episodes
+    from sims.raycast.episodes import generate_episodes
+
+    eps = generate_episodes(split, n, seed=seed, episodes_per_house=per_house, progress=True)
+    path = write_episodes(out or Path("outputs/episodes") / f"{split}.jsonl", eps)
+    goals = Counter(e.goal_category for e in eps)
+    click.echo(f"{len(eps)} {split} episodes -> {path}")
+    click.echo("goals: " + ", ".join(f"{g} {c}" for g, c in sorted(goals.items())))
 
 
 def main() -> None:

@@ -87,6 +87,7 @@ _CHROME = Paint("silver", (206, 209, 214), "metal")
 _SOIL = Paint("dark brown", (62, 44, 32))
 _WATER = Paint("light blue", (176, 198, 210))
 _TRUNK = Paint("brown", (100, 70, 45), "wood")
+_UNIT_BOX = trimesh.creation.box()  # extents 1, centred on the origin
 _AXES = {"z": np.eye(4), "x": trimesh.transformations.rotation_matrix(math.pi / 2, [0, 1, 0]),
          "y": trimesh.transformations.rotation_matrix(-math.pi / 2, [1, 0, 0])}
 
@@ -127,7 +128,7 @@ def _moved(mesh: trimesh.Trimesh, at: Vec = (0, 0, 0), axis: str = "z", scale: V
 def _span(c: Paint, lo: Vec, hi: Vec) -> trimesh.Trimesh:
     """Axis-aligned box from corner ``lo`` to corner ``hi`` (x, y, z metres)."""
     lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    return _part(_moved(trimesh.creation.box(extents=hi - lo), (lo + hi) / 2), c)
+    return _part(trimesh.Trimesh(_UNIT_BOX.vertices * (hi - lo) + (lo + hi) / 2, _UNIT_BOX.faces, process=False), c)
 
 
 def _cyl(c: Paint, r: float, h: float, at: Vec, axis: str = "z", n: int = 16, scale: Vec = (1, 1, 1)):
@@ -176,10 +177,29 @@ def _lathe(c: Paint, profile: Sequence[tuple[float, float]], base: Vec, n: int =
     return _part(_moved(trimesh.creation.revolve(np.asarray(profile, float), sections=n), base, scale=scale), c)
 
 
-def _bowl(c: Paint, r: float, depth: float, wall: float, base: Vec, n: int = 20, scale: Vec = (1, 1, 1)):
-    """Open bowl (a thin shell: outer wall, rim, inner wall) of top radius ``r`` and ``depth``."""
+def _bowl(c: Paint, r: float, depth: float, wall: float, base: Vec, n: int = 20, scale: Vec = (1, 1, 1),
+          upside_down: bool = False) -> trimesh.Trimesh:
+    """Open bowl (a thin shell: outer wall, rim, inner wall) of top radius ``r`` and ``depth``, on ``base``."""
     prof = [(0, 0), (0.72 * r, 0), (r, depth), (r - wall, depth), (0.72 * r - wall, wall), (0, wall)]
+    if upside_down:  # a dome opening downwards; reversed so that the normals still point outwards
+        prof = [(x, depth - z) for x, z in reversed(prof)]
     return _lathe(c, prof, base, n, scale)
+
+
+def _open_box(floor: Paint, walls: Paint, lo: Vec, hi: Vec, wall: float) -> list[trimesh.Trimesh]:
+    """A box from ``lo`` to ``hi`` without its top: a floor and four walls ``wall`` thick (a basin, a tub)."""
+    (x0, y0, z0), (x1, y1, z1) = lo, hi
+    return [_span(floor, (x0, y0, z0), (x1, y1, z0 + wall)),
+            _span(walls, (x0, y0, z0), (x0 + wall, y1, z1)), _span(walls, (x1 - wall, y0, z0), (x1, y1, z1)),
+            _span(walls, (x0 + wall, y0, z0), (x1 - wall, y0 + wall, z1)),
+            _span(walls, (x0 + wall, y1 - wall, z0), (x1 - wall, y1, z1))]
+
+
+def _radial(c: Paint, theta: float, r0: float, r1: float, width: float, x: float) -> trimesh.Trimesh:
+    """A flat bar in the plane x = ``x``, radii ``r0``..``r1``, at clock angle ``theta`` (0 up, pi/2 towards +Y)."""
+    box = trimesh.creation.box(extents=(0.002, width, r1 - r0))
+    box.apply_translation((x, 0, (r0 + r1) / 2))
+    return _part(box.apply_transform(trimesh.transformations.rotation_matrix(-theta, [1, 0, 0])), c)
 
 
 def _size_word(t: float) -> str:
@@ -235,11 +255,13 @@ def _faucet(c: Paint, base: Vec, height: float, reach: float, r: float = 0.012) 
 def _handle(c: Paint, x: float, p0: Vec, p1: Vec, proud: float = 0.03, w: float = 0.014) -> trimesh.Trimesh:
     """A bar handle on a front at depth ``x`` from (y, z) ``p0`` to (y, z) ``p1``, standing ``proud`` off it."""
     (y0, z0), (y1, z1) = p0, p1
-    return _span(c, (x, min(y0, y1) - w / 2, min(z0, z1) - w / 2), (x + proud, max(y0, y1) + w / 2, max(z0, z1) + w / 2))
+    lo = (x, min(y0, y1) - w / 2, min(z0, z1) - w / 2)
+    return _span(c, lo, (x + proud, max(y0, y1) + w / 2, max(z0, z1) + w / 2))
 
 
 # -------------------------------------------------------------------------------------- categories
 def _chair(rng: np.random.Generator) -> ProceduralObject:
+    """Chair: seat 0.43-0.48 m high on 4 legs, panel/slat/ladder back up to 0.8-1.0 m (at -X), maybe arms."""
     t = rng.random()
     w, d = 0.40 + 0.12 * t, rng.uniform(0.40, 0.50)
     seat_h, seat_t, back_h = rng.uniform(0.43, 0.48), rng.uniform(0.03, 0.06), rng.uniform(0.36, 0.50)
@@ -278,6 +300,7 @@ def _chair(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _bed(rng: np.random.Generator) -> ProceduralObject:
+    """Bed 1.95-2.15 m long (X) x 1.4-1.8 m wide: base, mattress, blanket, pillows, headboard at -X."""
     t = rng.random()
     L, W = rng.uniform(1.95, 2.15), 1.4 + 0.4 * t
     frame = _pick(rng, _choice(rng, ("wood", "wood", "fabric", "metal")))
@@ -319,6 +342,7 @@ def _bed(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _potted_plant(rng: np.random.Generator) -> ProceduralObject:
+    """Pot (radius 0.1-0.2 m) with soil and a green crown: bush of blobs, fan of blades or a small tree."""
     t = rng.random()
     pot = _pick(rng, _choice(rng, ("ceramic", "ceramic", "plastic")))
     pr = 0.10 + 0.10 * t
@@ -335,7 +359,8 @@ def _potted_plant(rng: np.random.Generator) -> ProceduralObject:
             a, rad = 2 * math.pi * i / n + rng.uniform(-0.3, 0.3), rng.uniform(0.2, 1.0) * pr * 1.3
             rb = rng.uniform(0.35, 0.5) * max(pr * 1.6, H * 0.4)
             z = ph + rb * 0.6 + rng.uniform(0.0, 1.0) * max(H - 1.6 * rb, 0.01)
-            parts.append(_blob(_tint(leaf, rng.uniform(0.8, 1.15)), (rb, rb, rb * 0.9), (rad * math.cos(a), rad * math.sin(a), z)))
+            at = (rad * math.cos(a), rad * math.sin(a), z)
+            parts.append(_blob(_tint(leaf, rng.uniform(0.8, 1.15)), (rb, rb, rb * 0.9), at))
     elif style == 1:  # long blade leaves fanning out of the soil (snake plant, palm)
         n = int(rng.integers(9, 16))
         for i in range(n):
@@ -349,11 +374,13 @@ def _potted_plant(rng: np.random.Generator) -> ProceduralObject:
         for _ in range(int(rng.integers(5, 9))):
             off = rng.uniform(-1, 1, 3) * crown * np.array([0.6, 0.6, 0.35])
             rb = crown * rng.uniform(0.45, 0.65)
-            parts.append(_blob(_tint(leaf, rng.uniform(0.8, 1.15)), (rb, rb, rb * 0.85), (off[0], off[1], ph + H - crown + off[2])))
+            at = (off[0], off[1], ph + H - crown + off[2])
+            parts.append(_blob(_tint(leaf, rng.uniform(0.8, 1.15)), (rb, rb, rb * 0.85), at))
     return _finish("potted plant", parts, t)
 
 
 def _toilet(rng: np.random.Generator) -> ProceduralObject:
+    """Toilet: tank at the back (-X), bowl with seat ring and lid (down or up), seat at 0.38-0.42 m."""
     t = rng.random()
     body = _choice(rng, (Paint("white", (242, 242, 240), "ceramic"),) * 3 + (_pick(rng, "ceramic"),))
     seat_c = _choice(rng, (body, body, _tint(body, 0.94), _pick(rng, "plastic"), _pick(rng, "wood")))
@@ -372,7 +399,7 @@ def _toilet(rng: np.random.Generator) -> ProceduralObject:
         parts.append(_cyl(seat_c, 1.0, 0.018, (bx, 0, bh + 0.034), n=20, scale=(bl / 2 + 0.01, bw / 2 + 0.01, 1)))
     else:  # lid up, leaning on the tank
         parts.append(_cyl(seat_c, 1.0, 0.018, (td + 0.02, 0, bh + 0.025 + bl / 2), axis="x", n=20,
-                          scale=(bw / 2 + 0.01, bl / 2, 1)))
+                          scale=(bl / 2, bw / 2 + 0.01, 1)))
     if rng.random() < 0.5:  # push button on the lid, else a lever on the front
         parts.append(_cyl(_CHROME, 0.02, 0.012, (td / 2, 0, tz + th + 0.03), n=12))
     else:
@@ -381,6 +408,7 @@ def _toilet(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _tv(rng: np.random.Generator) -> ProceduralObject:
+    """Flat TV 0.40-0.50 m wide (Y), dark screen facing +X in a bezel, on a pedestal or two feet."""
     t = rng.random()
     W = 0.40 + 0.10 * t
     H, T, bz = W * rng.uniform(0.55, 0.6), rng.uniform(0.02, 0.04), rng.uniform(0.008, 0.02)
@@ -406,6 +434,7 @@ def _tv(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _sofa(rng: np.random.Generator) -> ProceduralObject:
+    """Sofa 1.5-2.4 m wide (Y), 0.8-1.0 m deep: base, 1-4 seat and back cushions, arms, legs or plinth."""
     t = rng.random()
     W, D = 1.5 + 0.9 * t, rng.uniform(0.8, 1.0)
     seat_h, back_top = rng.uniform(0.40, 0.46), rng.uniform(0.75, 0.95)
@@ -417,10 +446,10 @@ def _sofa(rng: np.random.Generator) -> ProceduralObject:
     parts = [_span(_tint(cover, 0.88), (xb, -yi, max(leg_h, 0.0)), (D / 2 - 0.02, yi, seat_h - cush_t)),
              _span(_tint(cover, 0.9), (-D / 2, -W / 2, leg_h), (xb, W / 2, back_top))]
     n = max(1, min(4, round(2 * yi / 0.65)))
-    for i, y in enumerate(np.linspace(-yi, yi, n + 1)[:-1]):
-        y1 = y + 2 * yi / n
-        parts.append(_span(_tint(cover, 1.0 + 0.04 * (i % 2)), (xb + bc_t, y + 0.005, seat_h - cush_t), (D / 2, y1 - 0.005, seat_h)))
-        parts.append(_span(_tint(cover, 0.97 + 0.04 * (i % 2)), (xb, y + 0.005, seat_h), (xb + bc_t, y1 - 0.005, back_top - 0.03)))
+    for i, y in enumerate(np.linspace(-yi, yi, n + 1)[:-1]):  # seat and back cushions
+        y0, y1, c = y + 0.005, y + 2 * yi / n - 0.005, _tint(cover, 1.0 + 0.04 * (i % 2))
+        parts.append(_span(c, (xb + bc_t, y0, seat_h - cush_t), (D / 2, y1, seat_h)))
+        parts.append(_span(_tint(c, 0.97), (xb, y0, seat_h), (xb + bc_t, y1, back_top - 0.03)))
     for sy in (-1, 1):
         y0, y1 = sorted((sy * yi, sy * W / 2))
         parts.append(_span(_tint(cover, 0.95), (-D / 2, y0, leg_h), (D / 2, y1, arm_h)))
@@ -439,6 +468,7 @@ def _sofa(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _table(rng: np.random.Generator) -> ProceduralObject:
+    """Table with its top at 0.72-0.78 m: rectangular, square or round; four legs, pedestal or trestles."""
     t = rng.random()
     h, top_t = rng.uniform(0.72, 0.78), rng.uniform(0.025, 0.05)
     shape = _choice(rng, ("rect", "rect", "square", "round"))
@@ -469,7 +499,8 @@ def _table(rng: np.random.Generator) -> ProceduralObject:
         parts.append(_span(legc, (-lx / 2 + 0.15, -0.025, 0.25), (lx / 2 - 0.15, 0.025, 0.33)))
     else:
         inset = rng.uniform(0.04, 0.1)
-        ax, ay = (lx / 2 - inset) * (0.71 if shape == "round" else 1), (ly / 2 - inset) * (0.71 if shape == "round" else 1)
+        k = 0.71 if shape == "round" else 1.0
+        ax, ay = (lx / 2 - inset) * k, (ly / 2 - inset) * k
         for sx in (-1, 1):
             for sy in (-1, 1):
                 x, y = sx * ax, sy * ay
@@ -484,6 +515,7 @@ def _table(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _cabinet(rng: np.random.Generator) -> ProceduralObject:
+    """Cabinet 0.6-1.4 m wide (Y), 0.55-0.95 m high: carcass, top slab, doors and/or drawers with handles."""
     t = rng.random()
     W, D, H = 0.6 + 0.8 * t, rng.uniform(0.38, 0.58), rng.uniform(0.55, 0.95)
     front = _pick(rng, _choice(rng, ("wood", "wood", "plastic")))
@@ -530,6 +562,7 @@ def _cabinet(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _sink(rng: np.random.Generator) -> ProceduralObject:
+    """Sink: a pedestal basin, or a bathroom vanity / kitchen cabinet with a recessed basin and a tap."""
     t = rng.random()
     style = _choice(rng, ("pedestal", "vanity", "kitchen"))
     basin = Paint("white", (242, 242, 240), "ceramic") if rng.random() < 0.7 else _pick(rng, "ceramic")
@@ -563,11 +596,8 @@ def _sink(rng: np.random.Generator) -> ProceduralObject:
               _span(counter, (xc + hx, -W / 2, z0), (D / 2 + 0.04, W / 2, H)),
               _span(counter, (xc - hx, -W / 2, z0), (xc + hx, -hy, H)),
               _span(counter, (xc - hx, hy, z0), (xc + hx, W / 2, H)),
-              _span(bcol, (xc - hx, -hy, z0 - depth), (xc + hx, hy, z0 - depth + 0.01)),
-              _span(_tint(bcol, 0.9), (xc - hx - 0.01, -hy - 0.01, z0 - depth), (xc - hx, hy + 0.01, H)),
-              _span(_tint(bcol, 0.9), (xc + hx, -hy - 0.01, z0 - depth), (xc + hx + 0.01, hy + 0.01, H)),
-              _span(_tint(bcol, 0.95), (xc - hx, -hy - 0.01, z0 - depth), (xc + hx, -hy, H)),
-              _span(_tint(bcol, 0.95), (xc - hx, hy, z0 - depth), (xc + hx, hy + 0.01, H)),
+              *_open_box(bcol, _tint(bcol, 0.92), (xc - hx - 0.01, -hy - 0.01, z0 - depth),
+                         (xc + hx + 0.01, hy + 0.01, H), 0.01),
               _cyl(_DARK, 0.025, 0.003, (xc, 0, z0 - depth + 0.0115), n=12),
               _span(bcol, (xc - hx - 0.03, -hy - 0.03, H), (xc + hx + 0.03, -hy, H + 0.005)),  # lip around the hole
               _span(bcol, (xc - hx - 0.03, hy, H), (xc + hx + 0.03, hy + 0.03, H + 0.005)),
@@ -578,18 +608,14 @@ def _sink(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _bathtub(rng: np.random.Generator) -> ProceduralObject:
+    """Bathtub 1.5-1.8 m long (Y), 0.5-0.6 m high: built-in open box or freestanding oval tub on feet."""
     t = rng.random()
     L, W, H = 1.5 + 0.3 * t, rng.uniform(0.7, 0.85), rng.uniform(0.5, 0.6)
     tub = Paint("white", (242, 242, 240), "ceramic") if rng.random() < 0.75 else _pick(rng, "ceramic")
     parts = []
     if rng.random() < 0.5:  # built-in alcove tub: open box with a front apron
         wall = rng.uniform(0.06, 0.1)
-        inner = _tint(tub, 0.93)
-        parts += [_span(inner, (-W / 2, -L / 2, 0), (W / 2, L / 2, 0.06)),
-                  _span(tub, (W / 2 - wall, -L / 2, 0), (W / 2, L / 2, H)),
-                  _span(tub, (-W / 2, -L / 2, 0), (-W / 2 + wall, L / 2, H)),
-                  _span(tub, (-W / 2 + wall, -L / 2, 0), (W / 2 - wall, -L / 2 + wall, H)),
-                  _span(tub, (-W / 2 + wall, L / 2 - wall, 0), (W / 2 - wall, L / 2, H))]
+        parts += _open_box(_tint(tub, 0.93), tub, (-W / 2, -L / 2, 0), (W / 2, L / 2, H), wall)
         parts += _faucet(_CHROME, (-W / 2 + wall / 2, L / 2 - wall - 0.15, H), 0.08, 0.12)
     else:  # freestanding oval tub on feet
         feet = _pick(rng, "metal")
@@ -603,6 +629,7 @@ def _bathtub(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _lamp(rng: np.random.Generator) -> ProceduralObject:
+    """Floor lamp 1.3-1.8 m tall: disc base and pole, tripod, or an arc with a hanging dome shade."""
     t = rng.random()
     Ht = 1.3 + 0.5 * t
     metal, shade = _pick(rng, "metal"), _pick(rng, "shade")
@@ -613,12 +640,13 @@ def _lamp(rng: np.random.Generator) -> ProceduralObject:
     if style == "arc":  # heavy base at the back, arched pole, dome shade hanging in front
         reach = rng.uniform(0.6, 0.9)
         parts.append(_cyl(metal, 0.16, 0.05, (-0.3, 0, 0.025), n=20))
-        pts = [(-0.3 + reach * (1 - math.cos(a)) , 0, 0.05 + (Ht - 0.05) * math.sin(a)) for a in np.linspace(0, math.pi * 0.55, 8)]
+        pts = [(-0.3 + reach * (1 - math.cos(a)), 0, 0.05 + (Ht - 0.05) * math.sin(a))
+               for a in np.linspace(0, math.pi * 0.55, 8)]
         for p0, p1 in zip(pts[:-1], pts[1:]):
             parts.append(_rod(metal, 0.015, p0, p1))
         x, z = pts[-1][0], pts[-1][2]
         parts.append(_rod(metal, 0.008, (x, 0, z), (x, 0, z - 0.08)))
-        parts.append(_bowl(shade, rb, rb * 0.8, 0.012, (x, 0, z - 0.08), n=20, scale=(1, 1, -1)))
+        parts.append(_bowl(shade, rb, rb * 0.8, 0.012, (x, 0, z - 0.08 - rb * 0.8), n=20, upside_down=True))
         return _finish("lamp", parts, t, colour=shade)
     if style == "tripod":
         legs = _pick(rng, _choice(rng, ("wood", "metal")))
@@ -636,6 +664,7 @@ def _lamp(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _bookshelf(rng: np.random.Generator) -> ProceduralObject:
+    """Bookshelf 1.0-2.0 m tall: sides, back, 3-6 shelves filled with coloured books, open at +X."""
     t = rng.random()
     H, W, D = 1.0 + 1.0 * t, rng.uniform(0.6, 1.2), rng.uniform(0.26, 0.38)
     th, base_h = rng.uniform(0.018, 0.03), rng.uniform(0.04, 0.09)
@@ -661,20 +690,23 @@ def _bookshelf(rng: np.random.Generator) -> ProceduralObject:
                     break
                 for j in range(int(rng.integers(2, 5))):
                     bd = D * rng.uniform(0.6, 0.8)
-                    parts.append(_span(_pick(rng, "book"), (D / 2 - 0.01 - bd, y, z + th + j * bh), (D / 2 - 0.01, y + bw, z + th + (j + 1) * bh)))
+                    zb = z + th + j * bh
+                    parts.append(_span(_pick(rng, "book"), (D / 2 - 0.01 - bd, y, zb), (D / 2 - 0.01, y + bw, zb + bh)))
                     books += 1
             else:
                 bw, bd = rng.uniform(0.018, 0.05), D * rng.uniform(0.6, 0.85)
                 if y + bw > y_end:
                     break
                 bh = min(clear - 0.01, rng.uniform(0.18, 0.3), clear * rng.uniform(0.65, 0.95))
-                parts.append(_span(_pick(rng, "book"), (D / 2 - 0.01 - bd, y, z + th), (D / 2 - 0.01, y + bw, z + th + bh)))
+                zb = z + th
+                parts.append(_span(_pick(rng, "book"), (D / 2 - 0.01 - bd, y, zb), (D / 2 - 0.01, y + bw, zb + bh)))
                 books += 1
             y += bw + 0.002
     return _finish("bookshelf", parts, t, colour=frame)
 
 
 def _refrigerator(rng: np.random.Generator) -> ProceduralObject:
+    """Refrigerator 1.7-1.9 m tall: body, doors split by gaps (top/bottom freezer, side by side, french), handles."""
     t = rng.random()
     H, W, D = 1.7 + 0.2 * t, rng.uniform(0.6, 0.9), rng.uniform(0.62, 0.75)
     body = _pick(rng, "appliance")
@@ -708,26 +740,29 @@ def _refrigerator(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _laptop(rng: np.random.Generator) -> ProceduralObject:
+    """Open laptop 0.30-0.38 m wide: base with keyboard and touchpad, lid tilted back at the -X hinge."""
     t = rng.random()
     W = 0.30 + 0.08 * t
     Dp, bt, lt = W * rng.uniform(0.66, 0.72), rng.uniform(0.014, 0.022), rng.uniform(0.005, 0.009)
     body = _pick(rng, "electronics")
     a = math.radians(rng.uniform(100, 122))  # lid angle from the +X base plane
     d, nrm = np.array([math.cos(a), 0, math.sin(a)]), np.array([math.sin(a), 0, -math.cos(a)])
-    hinge = np.array([-Dp / 2, 0, bt])
+    hinge, kx = np.array([-Dp / 2, 0, bt]), -Dp / 2 + 0.02
     parts = [_span(body, (-Dp / 2, -W / 2, 0), (Dp / 2, W / 2, bt)),
-             _span(_tint(_DARK, 1.2), (-Dp / 2 + 0.02, -W / 2 + 0.02, bt), (-Dp / 2 + 0.02 + Dp * 0.45, W / 2 - 0.02, bt + 0.001)),
-             _span(_tint(body, 0.85), (Dp / 2 - 0.015 - Dp * 0.3, -W * 0.16, bt), (Dp / 2 - 0.015, W * 0.16, bt + 0.001))]
+             _span(_tint(_DARK, 1.2), (kx, -W / 2 + 0.02, bt), (kx + Dp * 0.45, W / 2 - 0.02, bt + 0.001)),  # keys
+             _span(_tint(body, 0.85), (Dp * 0.2 - 0.015, -W * 0.16, bt), (Dp / 2 - 0.015, W * 0.16, bt + 0.001))]
+    screen = _choice(rng, (_SCREEN, _SCREEN, Paint("blue", (60, 110, 190))))
     frame = np.eye(4)
     frame[:3, :3] = np.column_stack([nrm, [0, 1, 0], d])
     for size, off, paint in (((lt, W, Dp), -lt / 2, body),
-                             ((0.001, W - 0.03, Dp - 0.035), 0.0005, _choice(rng, (_SCREEN, _SCREEN, Paint("blue", (60, 110, 190)))))):
+                             ((0.001, W - 0.03, Dp - 0.035), 0.0005, screen)):
         frame[:3, 3] = hinge + d * (Dp / 2 + (0.004 if off > 0 else 0)) + nrm * off
         parts.append(_part(trimesh.creation.box(extents=size, transform=frame.copy()), paint))
     return _finish("laptop", parts, t, colour=body)
 
 
 def _mug(rng: np.random.Generator) -> ProceduralObject:
+    """Mug: hollow cylinder (radius 35-50 mm, 80-115 mm high) with a torus handle at +Y, maybe coffee."""
     t = rng.random()
     r, h, wall = 0.035 + 0.015 * t, rng.uniform(0.08, 0.105) + 0.01 * t, 0.005
     c = _pick(rng, _choice(rng, ("ceramic", "ceramic", "ceramic", "glass", "plastic")))
@@ -742,7 +777,7 @@ def _mug(rng: np.random.Generator) -> ProceduralObject:
     return _finish("mug", parts, t, colour=c)
 
 
-_VASE_PROFILES = ((( 0.55, 0), (0.9, 0.15), (1, 0.35), (0.8, 0.6), (0.4, 0.8), (0.35, 0.92), (0.45, 1)),
+_VASE_PROFILES = (((0.55, 0), (0.9, 0.15), (1, 0.35), (0.8, 0.6), (0.4, 0.8), (0.35, 0.92), (0.45, 1)),
                   ((0.8, 0), (0.85, 0.05), (0.85, 0.9), (0.95, 1)),
                   ((0.45, 0), (0.7, 0.2), (1.0, 0.5), (0.7, 0.75), (0.45, 0.85), (0.6, 1)),
                   ((0.7, 0), (1, 0.1), (1, 0.55), (0.35, 0.75), (0.25, 0.9), (0.3, 1)),
@@ -750,6 +785,7 @@ _VASE_PROFILES = ((( 0.55, 0), (0.9, 0.15), (1, 0.35), (0.8, 0.6), (0.4, 0.8), (
 
 
 def _vase(rng: np.random.Generator) -> ProceduralObject:
+    """Vase 0.2-0.45 m high: one of five lathe profiles with a dark opening, sometimes with flowers."""
     t = rng.random()
     H = 0.2 + 0.25 * t
     R = H * rng.uniform(0.22, 0.38)
@@ -769,35 +805,37 @@ def _vase(rng: np.random.Generator) -> ProceduralObject:
 
 
 def _clock(rng: np.random.Generator) -> ProceduralObject:
+    """Wall clock, radius 0.12-0.22 m: frame, dial facing +X with 12 ticks and hands, back at -X."""
     t = rng.random()
     R, T = 0.12 + 0.1 * t, rng.uniform(0.03, 0.05)
     frame = _pick(rng, _choice(rng, ("wood", "metal", "plastic")))
-    dial = _choice(rng, (Paint("white", (244, 244, 240)), Paint("cream", (238, 230, 206)), Paint("black", (30, 30, 32))))
+    dial = _choice(rng, (
+        Paint("white", (244, 244, 240)), Paint("cream", (238, 230, 206)), Paint("black", (30, 30, 32))))
     ink = Paint("white", (240, 240, 240)) if dial.name == "black" else _DARK
     xf = T / 2 - 0.008  # dial surface, recessed behind the rim
     if rng.random() < 0.8:
-        parts = [_ring(frame, R * 0.9, R, T, (0, 0, 0), axis="x", n=32), _cyl(dial, R * 0.9, xf + T / 2, ((xf - T / 2) / 2, 0, 0), axis="x", n=32)]
-    else:  # square frame
-        parts = [_span(dial, (-T / 2, -R * 0.9, -R * 0.9), (xf, R * 0.9, R * 0.9))]
-        for s in (-1, 1):
-            parts.append(_span(frame, (-T / 2, -R, s * R * 0.9 - (R * 0.1 if s < 0 else 0)), (T / 2, R, s * R * 0.9 + (R * 0.1 if s > 0 else 0))))
-            parts.append(_span(frame, (-T / 2, s * R * 0.9 - (R * 0.1 if s < 0 else 0), -R * 0.9), (T / 2, s * R * 0.9 + (R * 0.1 if s > 0 else 0), R * 0.9)))
-    def radial(paint: Paint, theta: float, r0: float, r1: float, width: float, x: float) -> trimesh.Trimesh:
-        box = trimesh.creation.box(extents=(0.002, width, r1 - r0))
-        box.apply_translation((x, 0, (r0 + r1) / 2))
-        return _part(box.apply_transform(trimesh.transformations.rotation_matrix(-theta, [1, 0, 0])), paint)
+        parts = [_ring(frame, R * 0.9, R, T, (0, 0, 0), axis="x", n=32),
+                 _cyl(dial, R * 0.9, xf + T / 2, ((xf - T / 2) / 2, 0, 0), axis="x", n=32)]
+    else:  # square frame: dial panel and four bars
+        r = R * 0.9
+        parts = [_span(dial, (-T / 2, -r, -r), (xf, r, r)),
+                 _span(frame, (-T / 2, -R, r), (T / 2, R, R)), _span(frame, (-T / 2, -R, -R), (T / 2, R, -r)),
+                 _span(frame, (-T / 2, r, -r), (T / 2, R, r)), _span(frame, (-T / 2, -R, -r), (T / 2, -r, r))]
     for k in range(12):
-        parts.append(radial(ink, 2 * math.pi * k / 12, R * (0.7 if k % 3 == 0 else 0.76), R * 0.84, R * 0.035, xf + 0.001))
+        r0 = R * (0.7 if k % 3 == 0 else 0.76)
+        parts.append(_radial(ink, 2 * math.pi * k / 12, r0, R * 0.84, R * 0.035, xf + 0.001))
     hour, minute = rng.uniform(0, 12), rng.uniform(0, 60)
-    parts.append(radial(ink, 2 * math.pi * hour / 12, -R * 0.1, R * 0.5, R * 0.06, xf + 0.003))
-    parts.append(radial(ink, 2 * math.pi * minute / 60, -R * 0.12, R * 0.76, R * 0.04, xf + 0.005))
+    parts.append(_radial(ink, 2 * math.pi * hour / 12, -R * 0.1, R * 0.5, R * 0.06, xf + 0.003))
+    parts.append(_radial(ink, 2 * math.pi * minute / 60, -R * 0.12, R * 0.76, R * 0.04, xf + 0.005))
     if rng.random() < 0.5:
-        parts.append(radial(Paint("red", (200, 30, 30)), rng.uniform(0, 2 * math.pi), -R * 0.15, R * 0.8, R * 0.015, xf + 0.007))
+        red = Paint("red", (200, 30, 30))
+        parts.append(_radial(red, rng.uniform(0, 2 * math.pi), -R * 0.15, R * 0.8, R * 0.015, xf + 0.007))
     parts.append(_cyl(ink, R * 0.05, 0.01, (xf + 0.005, 0, 0), axis="x", n=12))
     return _finish("clock", parts, t, colour=frame)
 
 
 def _oven(rng: np.random.Generator) -> ProceduralObject:
+    """Kitchen range 0.5-0.9 m wide, 0.85-0.92 m high: door with dark window, handle, knobs, 4-5 burners."""
     t = rng.random()
     W, D, H = 0.5 + 0.4 * t, rng.uniform(0.58, 0.66), rng.uniform(0.85, 0.92)
     body = _pick(rng, "appliance")
@@ -807,7 +845,7 @@ def _oven(rng: np.random.Generator) -> ProceduralObject:
     parts = [_span(body, (-D / 2, -W / 2, 0), (xf, W / 2, H)),
              _span(_tint(body, 0.92), (xf, -W / 2 + 0.01, 0.02), (xf + 0.01, W / 2 - 0.01, 0.15)),
              _span(_tint(body, 1.04), (xf, -W / 2 + 0.01, zd0), (xf + 0.02, W / 2 - 0.01, zd1)),
-             _span(Paint("black", (22, 22, 26)), (xf + 0.02, -W / 2 + 0.07, zd0 + 0.08), (xf + 0.021, W / 2 - 0.07, zd1 - 0.1)),
+             _span(_SCREEN, (xf + 0.02, -W / 2 + 0.07, zd0 + 0.08), (xf + 0.021, W / 2 - 0.07, zd1 - 0.1)),  # window
              _handle(bar, xf + 0.02, (-W / 2 + 0.06, zd1 - 0.045), (W / 2 - 0.06, zd1 - 0.045), proud=0.035, w=0.018),
              _handle(bar, xf + 0.01, (-W * 0.2, 0.12), (W * 0.2, 0.12), proud=0.02, w=0.012)]
     nk = int(rng.integers(4, 7))
@@ -820,8 +858,9 @@ def _oven(rng: np.random.Generator) -> ProceduralObject:
             parts.append(_cyl(_DARK, 0.016, 0.02, (-D / 2 + 0.08, y, H + 0.04), axis="x", n=12))
     gas = rng.random() < 0.55
     if not gas:
-        parts.append(_span(Paint("black", (20, 20, 22)), (-D / 2 + 0.08, -W / 2 + 0.01, H), (xf - 0.01, W / 2 - 0.01, H + 0.006)))
-    spots = [(sx * D * 0.17 + 0.02, sy * W * 0.24) for sx in (-1, 1) for sy in (-1, 1)] + ([(0.02, 0.0)] if W > 0.78 else [])
+        parts.append(_span(_SCREEN, (-D / 2 + 0.08, -W / 2 + 0.01, H), (xf - 0.01, W / 2 - 0.01, H + 0.006)))
+    spots = [(sx * D * 0.17 + 0.02, sy * W * 0.24) for sx in (-1, 1) for sy in (-1, 1)]
+    spots += [(0.02, 0.0)] if W > 0.78 else []
     for i, (x, y) in enumerate(spots):
         r = (0.05 if i % 3 == 0 else 0.04) * min(1.0, W / 0.6)
         if gas:

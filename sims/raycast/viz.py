@@ -38,11 +38,10 @@ def colorize_instances(instance: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def top_down_map(scene: Scene, nav: NavGrid, agent_xy_yaw: tuple[float, float, float] | None = None,
-                 px_per_m: float = 24.0, path_xy: np.ndarray | None = None, goal: str | None = None) -> np.ndarray:
-    """(H, W, 3) uint8 map: rooms tinted by type, navigable area, walls, objects (labelled), agent arrow."""
-    from PIL import Image, ImageDraw
+_BACKGROUNDS: dict[tuple, np.ndarray] = {}
 
+
+def _map_frame(scene: Scene, px_per_m: float):
     x0, y0, x1, y1 = scene.bounds_xy_m
     pad = 0.5
     W, H = int((x1 - x0 + 2 * pad) * px_per_m), int((y1 - y0 + 2 * pad) * px_per_m)
@@ -50,6 +49,41 @@ def top_down_map(scene: Scene, nav: NavGrid, agent_xy_yaw: tuple[float, float, f
     def px(x: float, y: float) -> tuple[float, float]:  # world -> image (y up in the world = up in the image)
         return ((x - x0 + pad) * px_per_m, H - (y - y0 + pad) * px_per_m)
 
+    return W, H, px
+
+
+def top_down_map(scene: Scene, nav: NavGrid, agent_xy_yaw: tuple[float, float, float] | None = None,
+                 px_per_m: float = 24.0, path_xy: np.ndarray | None = None, goal: str | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 map: rooms tinted by type, navigable area, walls, objects (labelled), agent arrow.
+
+    The static part is drawn once per (scene, grid, scale, goal) and cached."""
+    from PIL import Image, ImageDraw
+
+    key = (id(scene), id(nav), px_per_m, goal)
+    if key not in _BACKGROUNDS:
+        if len(_BACKGROUNDS) > 8:
+            _BACKGROUNDS.clear()
+        _BACKGROUNDS[key] = _background(scene, nav, px_per_m, goal)
+    img = Image.fromarray(_BACKGROUNDS[key])
+    d = ImageDraw.Draw(img)
+    _, _, px = _map_frame(scene, px_per_m)
+    if path_xy is not None and len(path_xy) > 1:
+        d.line([px(*p) for p in path_xy], fill=(30, 90, 220), width=2)
+    if agent_xy_yaw is not None:
+        ax, ay, yaw = agent_xy_yaw
+        tip = px(ax + 0.45 * math.cos(yaw), ay + 0.45 * math.sin(yaw))
+        left = px(ax + 0.2 * math.cos(yaw + 2.5), ay + 0.2 * math.sin(yaw + 2.5))
+        right = px(ax + 0.2 * math.cos(yaw - 2.5), ay + 0.2 * math.sin(yaw - 2.5))
+        d.polygon([tip, left, right], fill=(230, 40, 40), outline=(0, 0, 0))
+    return np.asarray(img)
+
+
+def _background(scene: Scene, nav: NavGrid, px_per_m: float, goal: str | None) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    x0, y0, _, _ = scene.bounds_xy_m
+    pad = 0.5
+    W, H, px = _map_frame(scene, px_per_m)
     img = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(img)
     for r in scene.rooms:
@@ -83,14 +117,6 @@ def top_down_map(scene: Scene, nav: NavGrid, agent_xy_yaw: tuple[float, float, f
     for r in scene.rooms:
         cx, cy = (r.bounds_m[0] + r.bounds_m[2]) / 2, r.bounds_m[3] - 0.3
         d.text(px(cx, cy), r.room_type.replace("_", " "), fill=(90, 90, 90), anchor="mm")
-    if path_xy is not None and len(path_xy) > 1:
-        d.line([px(*p) for p in path_xy], fill=(30, 90, 220), width=2)
-    if agent_xy_yaw is not None:
-        ax, ay, yaw = agent_xy_yaw
-        tip = px(ax + 0.45 * math.cos(yaw), ay + 0.45 * math.sin(yaw))
-        left = px(ax + 0.2 * math.cos(yaw + 2.5), ay + 0.2 * math.sin(yaw + 2.5))
-        right = px(ax + 0.2 * math.cos(yaw - 2.5), ay + 0.2 * math.sin(yaw - 2.5))
-        d.polygon([tip, left, right], fill=(230, 40, 40), outline=(0, 0, 0))
     return np.asarray(img)
 
 
