@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job until the navigation benchmark lands: show the installation, then CLIP similarities.
+# The main job until the navigation benchmark lands: show the installation, render a built-in house,
+# then CLIP similarities.
 # Uses real pretrained weights when they are cached or downloadable; offline it shows the fast,
 # explicit error and falls back to a RANDOM tiny model, which only demonstrates the plumbing.
 set -euo pipefail
@@ -17,6 +18,7 @@ for name, fill in (("red_disc", (210, 30, 30)), ("green_disc", (30, 170, 60))):
     im.save(f"{out}/{name}.png")
 PY
 "$EMB" info
+"$EMB" sim view --seed 7 --start-seed 2 --out "$out"     # a built-in house: RGB | depth | instances | map
 args=(--image "$out/red_disc.png" --image "$out/green_disc.png" --text "a red circle" --text "a green circle" --templates short)
 if ! "$EMB" clip embed "${args[@]}"; then
   echo "[demo] no pretrained weights here (see the error above); falling back to a RANDOM tiny model:"

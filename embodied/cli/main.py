@@ -257,7 +257,8 @@ def _sensor_options(f):
 
 
 @sim.command()
-@click.option("--seed", type=int, default=0, show_default=True, help="House seed (scene 'house-<seed>').")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="House seed (scene 'house-<seed>').")
 @click.option("--start-seed", type=int, default=0, show_default=True, help="Seed of the random start pose.")
 @click.option("--walk", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also record a random walk of this many steps.")

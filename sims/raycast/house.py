@@ -311,6 +311,8 @@ def generate_house(seed: int, config: HouseConfig = HouseConfig(), extra_objects
         extra_objects: meshes (e.g. from :func:`sims.raycast.assets.load_mesh_object`) placed on the
             floor of a random room each, labelled with their category.
     """
+    if int(seed) < 0:
+        raise ConfigError(f"house seeds are non-negative integers, got {seed}")
     rng = np.random.default_rng([GENERATOR_VERSION, int(seed)])
     plan = generate_floor_plan(rng, config.n_rooms, config.area_m2)
     order = sorted(range(len(plan.rooms)), key=lambda i: (-plan.rooms[i].area, i))
