@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 SURFACE = Path(__file__).with_name("api_surface.json")
-MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors", "embodied.clip",
+MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors", "embodied.clip", "embodied.metrics",
+           "embodied.tasks",
            "embodied.clip.registry", "embodied.clip.checkpoints", "embodied.clip.prompts", "embodied.config"]
 
 

@@ -338,7 +338,7 @@ def _bed(rng: np.random.Generator) -> ProceduralObject:
             parts.append(_cyl(frame, hb_t * 0.75, W + 0.08, (-L / 2 - hb_t / 2, 0, hb_h), axis="y", n=16))
     if rng.random() < 0.35:  # footboard
         parts.append(_span(frame, (L / 2, -W / 2 - 0.04, 0), (L / 2 + hb_t, W / 2 + 0.04, mt + rng.uniform(0.05, 0.2))))
-    return _finish("bed", parts, t)
+    return _finish("bed", parts, t, colour=blanket)
 
 
 def _potted_plant(rng: np.random.Generator) -> ProceduralObject:
@@ -492,10 +492,13 @@ def _table(rng: np.random.Generator) -> ProceduralObject:
         parts.append(_cyl(legc, rng.uniform(0.04, 0.07), z0 - 0.02, (0, 0, z0 / 2 + 0.01), n=16))
         parts.append(_frustum(legc, lx * rng.uniform(0.25, 0.32), 0.06, 0.04, (0, 0, 0), n=20))
         parts.append(_cyl(legc, 0.12, 0.03, (0, 0, z0 - 0.015), n=16))
-    elif shape == "rect" and rng.random() < 0.3:  # trestle: two panel legs and a stretcher
+    elif shape == "rect" and rng.random() < 0.3:  # trestles: post, foot and head bar at each end, a stretcher
+        fy = ly / 2 - 0.08
         for sx in (-1, 1):
             x = sx * (lx / 2 - rng.uniform(0.12, 0.2))
-            parts.append(_span(legc, (x - 0.03, -ly / 2 + 0.08, 0.0), (x + 0.03, ly / 2 - 0.08, z0)))
+            parts += [_span(legc, (x - 0.03, -0.06, 0.05), (x + 0.03, 0.06, z0 - 0.05)),
+                      _span(legc, (x - 0.035, -fy, 0.0), (x + 0.035, fy, 0.05)),
+                      _span(legc, (x - 0.03, -fy, z0 - 0.05), (x + 0.03, fy, z0))]
         parts.append(_span(legc, (-lx / 2 + 0.15, -0.025, 0.25), (lx / 2 - 0.15, 0.025, 0.33)))
     else:
         inset = rng.uniform(0.04, 0.1)
