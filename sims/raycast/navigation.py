@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from embodied.errors import ConfigError
+from embodied.mapping.planning import descend, geodesic_field
 from sims.raycast.layout import WALL_THICKNESS_M
 from sims.raycast.scene import Scene, SceneObject, decode_bool_grid, encode_bool_grid
 
@@ -77,25 +78,13 @@ class NavGrid:
         Returns:
             (H, W) float64; 0 on goal cells. Cached per goal mask.
         """
-        import skfmm
-
-        goal = goal & self.navigable
-        key = np.packbits(goal).tobytes()
+        key = np.packbits(goal & self.navigable).tobytes()
         cached = self._fields.get(key)
-        if cached is not None:
-            return cached
-        out = np.full(self.shape, np.inf)
-        if goal.any():
-            phi = np.ma.MaskedArray(np.where(goal, -1.0, 1.0), mask=~self.navigable)
-            d = skfmm.distance(phi, dx=self.resolution_m)
-            valid = ~np.ma.getmaskarray(d)
-            # skfmm measures to the contour half a cell outside the goal cells; shift to cell centres
-            out[valid] = np.maximum(np.asarray(d)[valid] + self.resolution_m / 2, 0.0)
-            out[goal] = 0.0
-        if len(self._fields) > 64:
-            self._fields.clear()
-        self._fields[key] = out
-        return out
+        if cached is None:
+            if len(self._fields) > 64:
+                self._fields.clear()
+            cached = self._fields[key] = geodesic_field(self.navigable, goal, self.resolution_m)
+        return cached
 
     def geodesic_distance(self, a_xy: np.ndarray, b_xy: np.ndarray) -> float:
         """Shortest walkable distance between two points (inf if either is off the grid or unreachable)."""
@@ -110,23 +99,8 @@ class NavGrid:
 
         Returns an empty (0, 2) array when no path exists.
         """
-        d = self.distance_field(goal)
-        r, c = self.to_cell(a_xy)
-        H, W = self.shape
-        if not (0 <= r < H and 0 <= c < W) or not np.isfinite(d[r, c]):
-            return np.zeros((0, 2))
-        path = [self.cell_center(r, c)]
-        offs = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
-        for _ in range(H * W):
-            if d[r, c] == 0.0:
-                break
-            best = min(((d[r + dr, c + dc], r + dr, c + dc) for dr, dc in offs
-                        if 0 <= r + dr < H and 0 <= c + dc < W), key=lambda t: t[0])
-            if best[0] >= d[r, c]:
-                break
-            r, c = best[1], best[2]
-            path.append(self.cell_center(r, c))
-        return np.array(path)
+        cells = descend(self.distance_field(goal), self.to_cell(a_xy))
+        return np.array([self.cell_center(r, c) for r, c in cells]) if cells else np.zeros((0, 2))
 
     def largest_component(self) -> np.ndarray:
         """(H, W) bool: the largest 8-connected navigable region."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import trimesh
@@ -24,10 +24,13 @@ __all__ = ["ProceduralObject", "make_object", "list_categories"]
 MAX_FACES = 3000
 Vec = Sequence[float]
 RGB = tuple[int, int, int]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
 class ProceduralObject:
+    """One generated object instance, ready to be placed: rotate about Z and translate its origin."""
+
     category: str
     mesh: trimesh.Trimesh  # metres, front +X, face_colors RGBA uint8 on every face
     attributes: dict[str, str]  # "colour", "material", "size" ("small" | "medium" | "large")
@@ -93,7 +96,7 @@ _AXES = {"z": np.eye(4), "x": trimesh.transformations.rotation_matrix(math.pi / 
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _choice(rng: np.random.Generator, seq: Sequence):
+def _choice(rng: np.random.Generator, seq: Sequence[_T]) -> _T:
     """One element of ``seq``, drawn uniformly."""
     return seq[int(rng.integers(len(seq)))]
 
@@ -131,7 +134,8 @@ def _span(c: Paint, lo: Vec, hi: Vec) -> trimesh.Trimesh:
     return _part(trimesh.Trimesh(_UNIT_BOX.vertices * (hi - lo) + (lo + hi) / 2, _UNIT_BOX.faces, process=False), c)
 
 
-def _cyl(c: Paint, r: float, h: float, at: Vec, axis: str = "z", n: int = 16, scale: Vec = (1, 1, 1)):
+def _cyl(c: Paint, r: float, h: float, at: Vec, axis: str = "z", n: int = 16,
+         scale: Vec = (1, 1, 1)) -> trimesh.Trimesh:
     """Cylinder of radius ``r`` and height ``h`` centred on ``at`` along ``axis``; ``scale`` makes it elliptic."""
     return _part(_moved(trimesh.creation.cylinder(radius=r, height=h, sections=n), at, axis, scale), c)
 
@@ -203,6 +207,7 @@ def _radial(c: Paint, theta: float, r0: float, r1: float, width: float, x: float
 
 
 def _size_word(t: float) -> str:
+    """"small" / "medium" / "large" for the lower / middle / upper third of a size range."""
     return "small" if t < 1 / 3 else "medium" if t < 2 / 3 else "large"
 
 
