@@ -1,0 +1,111 @@
+"""Mapping on synthetic depth, frontiers and planning on hand-made grids."""
+
+import math
+
+import numpy as np
+import pytest
+
+from embodied import geometry
+from embodied.mapping.frontiers import detect_frontiers
+from embodied.mapping.grid import GridFrame
+from embodied.mapping.occupancy import MapConfig, OccupancyMap
+from embodied.mapping.planning import descend, geodesic_field, path_to_action
+from embodied.mapping.value_map import ValueMap
+from embodied.types import Action, CameraIntrinsics
+
+
+def wall_depth(K: CameraIntrinsics, distance_m: float) -> np.ndarray:
+    """A fronto-parallel wall: constant z-depth."""
+    return np.full((K.height, K.width), distance_m, np.float32)
+
+
+def test_wall_at_known_distance_fills_the_right_cells():
+    K = CameraIntrinsics.from_hfov(64, 48, 90.0)
+    m = OccupancyMap(MapConfig(size_m=10.0, agent_radius_m=0.2), np.zeros(2))
+    T = geometry.camera_pose(np.array([0.0, 0.0, 0.9]), 0.0)  # looking along +x, wall plane x = 3
+    visible = m.update(wall_depth(K, 3.0), K, T)
+    rows, cols = np.nonzero(m.obstacles)
+    xy = m.frame.cell_centers(rows, cols)
+    assert np.abs(xy[:, 0] - 3.0).max() <= 0.05  # every obstacle cell lies on the wall line
+    # wall height band 0.1..1.6 m above the floor: visible wall spans y in [-3, 3] (hfov 90 at 3 m)
+    assert xy[:, 1].min() == pytest.approx(-3.0, abs=0.1) and xy[:, 1].max() == pytest.approx(3.0, abs=0.1)
+    # ray clearing: the cone between camera and wall is free, behind the wall stays unknown
+    for x, y, free in ((1.0, 0.0, True), (2.5, 2.0, True), (2.5, -2.0, True), (1.0, 1.5, False), (4.0, 0.0, False)):
+        assert visible[m.frame.to_cell((x, y))] == free, (x, y)
+    assert not m.explored[m.frame.to_cell((4.0, 0.0))]
+    # inflation: cells within the radius of the wall are not navigable, cells beyond are
+    assert not m.navigable[m.frame.to_cell((2.85, 0.0))] and m.navigable[m.frame.to_cell((2.7, 0.0))]
+
+
+def test_floor_points_are_not_obstacles_and_height_band_filters():
+    K = CameraIntrinsics.from_hfov(32, 32, 90.0)
+    m = OccupancyMap(MapConfig(size_m=10.0), np.zeros(2))
+    # looking 45 degrees down at a flat floor from 1 m: only floor points, no obstacles
+    T = geometry.camera_pose(np.array([0.0, 0.0, 1.0]), 0.0, -math.pi / 4)
+    pts_dirs = geometry.unproject_depth(np.ones((32, 32), np.float32), K.K) @ T[:3, :3].T
+    depth = np.where(pts_dirs[..., 2] < 0, -1.0 / pts_dirs[..., 2], 0.0).astype(np.float32)  # ray hits z = 0
+    visible = m.update(depth, K, T)
+    assert not m.obstacles.any() and visible.sum() > 50
+    assert m.update(np.full((32, 32), np.nan, np.float32), K, T).sum() <= 1  # NaN depth: nothing but the camera cell
+
+
+def test_goal_evidence_projects_through_depth():
+    K = CameraIntrinsics.from_hfov(64, 48, 90.0)
+    m = OccupancyMap(MapConfig(size_m=10.0), np.zeros(2))
+    T = geometry.camera_pose(np.array([0.0, 0.0, 0.9]), 0.0)
+    rel = np.zeros((48, 64), np.float32)
+    rel[20:28, 40:48] = 0.9  # right of centre -> negative y
+    n = m.add_goal_evidence(rel, wall_depth(K, 2.0), K, T)
+    rows, cols = np.nonzero(m.goal)
+    xy = m.frame.cell_centers(rows, cols)
+    assert n > 0 and np.allclose(xy[:, 0], 2.0, atol=0.05) and (xy[:, 1] < 0).all()
+    assert m.goal.max() == pytest.approx(0.9)
+
+
+def test_frontiers_on_a_hand_made_grid():
+    explored = np.zeros((20, 20), bool)
+    explored[5:15, 5:15] = True
+    navigable = explored.copy()
+    navigable[5:15, 14] = False  # an obstacle wall on the right edge: no frontier there
+    fr = detect_frontiers(explored, navigable, min_size_cells=3)
+    cells = {tuple(c) for f in fr for c in f.cells}
+    assert all(r in (5, 14) or c == 5 for r, c in cells)  # top, bottom and left borders only
+    assert (10, 14) not in cells and (10, 5) in cells
+    assert fr[0].size >= fr[-1].size and fr[0].target in {tuple(c) for c in fr[0].cells}
+    assert detect_frontiers(np.zeros((5, 5), bool), np.zeros((5, 5), bool)) == []
+
+
+def test_planner_goes_around_an_obstacle():
+    trav = np.ones((30, 30), bool)
+    trav[5:25, 15] = False  # a wall with gaps at both ends
+    goal = np.zeros_like(trav)
+    goal[15, 25] = True
+    f = geodesic_field(trav, goal, 0.1)
+    path = descend(f, (15, 5))
+    assert path[0] == (15, 5) and path[-1] == (15, 25)
+    assert all(trav[r, c] for r, c in path)
+    assert min(r for r, _ in path) <= 5 or max(r for r, _ in path) >= 24  # around one end of the wall
+    # hand-computed: straight would be 2.0 m; around the wall end (row 4 or 25) about 2 * hypot(1.0, 1.1)
+    assert f[15, 5] == pytest.approx(2 * math.hypot(1.0, 1.05), rel=0.05)
+    assert math.isinf(geodesic_field(trav, np.zeros_like(trav), 0.1)[0, 0])
+
+
+def test_path_to_action():
+    assert path_to_action(np.zeros(2), 0.0, np.array([1.0, 0.05]), math.radians(30)) is Action.MOVE_FORWARD
+    assert path_to_action(np.zeros(2), 0.0, np.array([0.0, 1.0]), math.radians(30)) is Action.TURN_LEFT
+    assert path_to_action(np.zeros(2), 0.0, np.array([0.0, -1.0]), math.radians(30)) is Action.TURN_RIGHT
+
+
+def test_value_map_fusion_hand_computed():
+    frame = GridFrame((0.0, 0.0), 1.0, (3, 3))
+    vm = ValueMap(frame)
+    vis = np.zeros((3, 3), bool)
+    vis[1, 2] = True  # cell centre (2.5, 1.5); camera at (0.5, 1.5) looking +x: on the axis, c = 1
+    vm.update(vis, np.array([0.5, 1.5]), 0.0, math.pi / 2, 0.3)
+    assert vm.value[1, 2] == pytest.approx(0.3) and vm.confidence[1, 2] == pytest.approx(1.0)
+    vm.update(vis, np.array([0.5, 1.5]), 0.0, math.pi / 2, 0.6)
+    assert vm.value[1, 2] == pytest.approx(0.45) and vm.confidence[1, 2] == pytest.approx(1.0)
+    vis2 = np.zeros((3, 3), bool)
+    vis2[2, 2] = True  # centre (2.5, 2.5): 45 deg off-axis with hfov 90 -> c = cos(pi/2)^2 = 0
+    vm.update(vis2, np.array([0.5, 0.5]), 0.0, math.pi / 2, 0.9)
+    assert vm.confidence[2, 2] == pytest.approx(0.0, abs=1e-6)
