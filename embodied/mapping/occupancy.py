@@ -124,6 +124,18 @@ class OccupancyMap:
             out[cr, ccol] = True
         return out & ~self.obstacles
 
+    def add_obstacles(self, xy_m: np.ndarray) -> None:
+        """Mark the cells of world points (N, 2) as obstacles (e.g. from a collision) and inflate."""
+        rows, cols = self.frame.to_cells(np.asarray(xy_m, float))
+        ok = self.frame.inside(rows, cols)
+        new = np.zeros(self.frame.shape, bool)
+        new[rows[ok], cols[ok]] = True
+        new &= ~self.obstacles
+        if new.any():
+            self.obstacles |= new
+            self.explored |= new
+            self._inflate(new)
+
     def _inflate(self, new: np.ndarray) -> None:
         from scipy import ndimage
 

@@ -1,0 +1,265 @@
+"""The CLIP-on-Wheels agent: simulator-agnostic, it sees Observations and returns Actions.
+
+Phases: look around (a 360 degree spin) -> explore frontiers -> when the goal is localized in
+the map, navigate to it -> within ``stop_distance_m`` of it, face it and STOP.
+
+Robot contract: every call to ``act`` needs ``rgb`` (H, W, 3) uint8, metric ``depth`` (H, W)
+float32 (0 = no return), ``intrinsics``, and, with ``pose_source="observation"``, the camera pose
+``T_world_cam`` and ``agent_pose`` in one consistent world frame (Z up, metres). The oracle
+localizer also needs ``semantic`` + ``labels``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from agents.cow.config import CowConfig
+from embodied import geometry
+from embodied.errors import ObservationError
+from embodied.localization import Localizer
+from embodied.mapping.frontiers import Frontier, detect_frontiers
+from embodied.mapping.occupancy import MapConfig, OccupancyMap
+from embodied.mapping.planning import descend, geodesic_field, path_to_action
+from embodied.mapping.value_map import ValueMap
+from embodied.types import Action, Observation
+
+__all__ = ["CowAgent"]
+
+
+class CowAgent:
+    """CoW with a pluggable localizer and frontier strategy.
+
+    Args:
+        config: agent settings.
+        localizer: turns (observation, goal) into a relevance map (embodied.localization).
+        scorer: optional ``(rgb (H, W, 3), goal) -> float`` image-text similarity for the value
+            map; needed by ``frontier="value"`` (e.g. a ClipBackbone-based scorer).
+    """
+
+    def __init__(self, config: CowConfig, localizer: Localizer, scorer: Any = None) -> None:
+        if config.frontier == "value" and scorer is None:
+            from embodied.errors import ConfigError
+
+            raise ConfigError("frontier='value' needs a scorer (image-text similarity), e.g. a CLIP backbone")
+        self.config, self.localizer, self.scorer = config, localizer, scorer
+        self.goal: str | None = None
+        self.reset("")
+
+    # ------------------------------------------------------------------ episode
+    def reset(self, goal: str) -> None:
+        self.goal = goal
+        self.map: OccupancyMap | None = None
+        self.values: ValueMap | None = None
+        self._t = 0
+        self._phase = "spin" if self.config.spin else "explore"
+        self._spun = 0
+        self._path: list[tuple[int, int]] = []
+        self._target: tuple[int, int] | None = None
+        self._since_plan = 0
+        self._stuck = 0
+        self._failed: set[tuple[int, int]] = set()
+        self._last_action: Action | None = None
+        self._last_xy: np.ndarray | None = None
+        self._odom = np.zeros(3)  # x, y, yaw for pose_source="odometry"
+        self._odom_tilt = 0.0
+        self._last_depth: np.ndarray | None = None
+
+    def debug(self) -> dict[str, Any]:
+        """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
+        m = self.map
+        path = m.frame.cell_centers(*np.array(self._path).T) if (m is not None and self._path) else np.zeros((0, 2))
+        return {"phase": self._phase, "map": m, "values": self.values, "path_xy": path, "target": self._target,
+                "frontiers": self._frontiers() if m is not None else [], "step": self._t}
+
+    # ------------------------------------------------------------------ acting
+    def act(self, observation: Observation) -> Action:
+        obs = observation
+        if obs.depth is None:
+            raise ObservationError("CoW needs metric depth (observation.depth)")
+        xy, yaw, T = self._pose(obs)
+        c = self.config
+        if self.map is None:
+            self.map = OccupancyMap(MapConfig(resolution_m=c.map_resolution_m, size_m=c.map_size_m,
+                                              min_obstacle_height_m=c.min_obstacle_height_m,
+                                              max_obstacle_height_m=c.max_obstacle_height_m,
+                                              max_range_m=c.max_range_m, agent_radius_m=c.agent_radius_m), xy)
+            self.values = ValueMap(self.map.frame)
+        floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
+        visible = self.map.update(obs.depth, obs.intrinsics, T, floor_z)
+        loc = self.localizer(obs, self.goal)
+        if loc.found:
+            self.map.add_goal_evidence(loc.relevance, obs.depth, obs.intrinsics, T, threshold=0.0)
+        if self.scorer is not None:
+            score = float(self.scorer(obs.rgb, self.goal))
+            self.values.update(visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
+        self._track_stuck(xy, yaw)
+        action = self._decide(xy, yaw)
+        self._t += 1
+        self._last_action, self._last_xy = action, xy.copy()
+        if c.pose_source == "odometry":
+            self._last_depth = obs.depth
+            self._integrate(action)
+        return action
+
+    def _pose(self, obs: Observation) -> tuple[np.ndarray, float, np.ndarray]:
+        """(xy (2,), yaw, T_world_cam) from the observation or from odometry."""
+        c = self.config
+        if c.pose_source == "observation":
+            if obs.agent_pose is None:
+                raise ObservationError("pose_source='observation' needs observation.agent_pose (GPS+compass)")
+            p = obs.agent_pose
+            return np.array(p.position_m[:2], float), float(p.yaw_rad), obs.T_world_cam
+        if self._last_action is Action.MOVE_FORWARD and self._last_depth is not None and self._move_failed(obs.depth):
+            self._odom[:2] -= c.forward_m * np.array([math.cos(self._odom[2]), math.sin(self._odom[2])])
+        T = geometry.camera_pose(np.array([self._odom[0], self._odom[1], c.camera_height_m]), self._odom[2],
+                                 self._odom_tilt)
+        return self._odom[:2].copy(), float(self._odom[2]), T
+
+    def _move_failed(self, depth: np.ndarray) -> bool:
+        """A forward move that left the depth image nearly unchanged did not happen."""
+        prev = self._last_depth
+        both = (depth > 0) & (prev > 0)
+        return bool(both.any() and np.abs(depth[both] - prev[both]).mean() < 0.02)
+
+    def _integrate(self, action: Action) -> None:
+        c = self.config
+        if action is Action.MOVE_FORWARD:
+            self._odom[:2] += c.forward_m * np.array([math.cos(self._odom[2]), math.sin(self._odom[2])])
+        elif action in (Action.TURN_LEFT, Action.TURN_RIGHT):
+            turn = math.radians(c.turn_deg) * (1 if action is Action.TURN_LEFT else -1)
+            self._odom[2] = (self._odom[2] + turn + math.pi) % (2 * math.pi) - math.pi
+
+    def _track_stuck(self, xy: np.ndarray, yaw: float) -> None:
+        """A forward move that did not move us hit something the map lacks: map it in front of the
+        agent and replan; after ``stuck_limit`` such moves, give up on the current target."""
+        if self._last_action is not Action.MOVE_FORWARD or self._last_xy is None:
+            return
+        c = self.config
+        if float(np.linalg.norm(xy - self._last_xy)) >= 0.25 * c.forward_m:
+            self._stuck = 0
+            return
+        self._stuck += 1
+        fwd = np.array([math.cos(yaw), math.sin(yaw)])
+        side = np.array([-fwd[1], fwd[0]])
+        ahead = xy + fwd * (c.agent_radius_m + self.map.frame.resolution_m)
+        pts = ahead + np.outer(np.linspace(-c.agent_radius_m, c.agent_radius_m, 7), side)
+        self.map.add_obstacles(pts)
+        self._path = []
+        if self._stuck >= c.stuck_limit:
+            if self._target is not None:
+                self._failed.add(self._target)
+            self._target, self._stuck = None, 0
+
+    # ------------------------------------------------------------------ deciding
+    def _goal_cells(self) -> np.ndarray:
+        g = self.map.goal > 0
+        return g if g.sum() >= self.config.goal_min_cells else np.zeros_like(g)
+
+    def _frontiers(self) -> list[Frontier]:
+        m = self.map
+        fr = detect_frontiers(m.explored, m.explored & ~m.obstacles, m.navigable, self.config.min_frontier_cells)
+        return [f for f in fr if f.target not in self._failed]
+
+    def _decide(self, xy: np.ndarray, yaw: float) -> Action:
+        c = self.config
+        turn = math.radians(c.turn_deg)
+        goal = self._goal_cells()
+        if goal.any():
+            self._phase = "navigate"
+            rows, cols = np.nonzero(goal)
+            pts = self.map.frame.cell_centers(rows, cols)
+            d = np.linalg.norm(pts - xy, axis=1)
+            k = int(np.argmin(d))
+            if d[k] <= c.stop_distance_m:  # face it, then stop
+                a = path_to_action(xy, yaw, pts[k], turn)
+                return Action.STOP if a is Action.MOVE_FORWARD else a
+        elif self._phase == "spin":
+            if self._spun < int(round(360 / c.turn_deg)):
+                self._spun += 1
+                return Action.TURN_LEFT
+            self._phase = "explore"
+        self._since_plan += 1
+        if not self._path or self._since_plan >= c.replan_every or self._path_blocked():
+            self._plan(xy, goal)
+        if not self._path:
+            self._phase = "done"
+            return Action.STOP  # nothing left to explore and no goal in sight
+        return self._follow(xy, yaw)
+
+    def _path_blocked(self) -> bool:
+        return any(self.map.inflated[r, cc] for r, cc in self._path[1:])
+
+    def _plan(self, xy: np.ndarray, goal: np.ndarray) -> None:
+        """One fast-marching field from the agent; choose the target; the path is its descent."""
+        c = self.config
+        m = self.map
+        self._since_plan = 0
+        rows, cols = np.nonzero(m.explored)
+        pad = 3
+        r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, m.frame.shape[0])
+        c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, m.frame.shape[1])
+        trav = m.navigable[r0:r1, c0:c1].copy()
+        ar, ac = m.frame.to_cell(xy)
+        ar, ac = ar - r0, ac - c0
+        if not (0 <= ar < trav.shape[0] and 0 <= ac < trav.shape[1]):
+            self._path = []
+            return
+        # the agent's own disk is traversable unless it holds a mapped obstacle (inflation may cover it)
+        rad = int(math.ceil(c.agent_radius_m / m.frame.resolution_m))
+        a0, a1, b0, b1 = max(ar - rad, 0), ar + rad + 1, max(ac - rad, 0), ac + rad + 1
+        trav[a0:a1, b0:b1] |= ~m.obstacles[r0:r1, c0:c1][a0:a1, b0:b1]
+        start = np.zeros_like(trav)
+        start[ar, ac] = True
+        field = geodesic_field(trav, start, m.frame.resolution_m)
+        target = None
+        if goal.any():
+            from scipy import ndimage
+
+            near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= c.stop_distance_m - 0.1
+            cand = near & np.isfinite(field)
+            if cand.any():
+                cells = np.argwhere(cand)
+                target = tuple(cells[np.argmin(field[cand])])
+        if target is None:
+            best = None
+            for f in self._frontiers():
+                tr, tc = f.target[0] - r0, f.target[1] - c0
+                if not (0 <= tr < field.shape[0] and 0 <= tc < field.shape[1]) or not np.isfinite(field[tr, tc]):
+                    self._failed.add(f.target)
+                    continue
+                if c.frontier == "value":
+                    key = (-float(self.values.value[f.target]), field[tr, tc])
+                else:
+                    key = (field[tr, tc], -f.size)
+                if best is None or key < best[0]:
+                    best = (key, (tr, tc))
+            target = best[1] if best else None
+        if target is None:
+            self._path, self._target = [], None
+            return
+        self._target = (int(target[0] + r0), int(target[1] + c0))
+        back = descend(field, target)
+        self._path = [(r + r0, cc + c0) for r, cc in reversed(back)]
+
+    def _follow(self, xy: np.ndarray, yaw: float) -> Action:
+        m = self.map
+        cells = np.array(self._path)
+        pts = m.frame.cell_centers(cells[:, 0], cells[:, 1])
+        d = np.linalg.norm(pts - xy, axis=1)
+        k = int(np.argmin(d))
+        self._path = self._path[k:]
+        pts = pts[k:]
+        dist = np.linalg.norm(pts - xy, axis=1)
+        ahead = np.nonzero(dist >= self.config.lookahead_m)[0]
+        if len(ahead):
+            waypoint = pts[ahead[0]]
+        elif dist[-1] > self.config.forward_m / 2:  # the last stretch, shorter than the lookahead
+            waypoint = pts[-1]
+        else:  # arrived: a frontier is used up (look again from here); a goal target failed to satisfy STOP
+            self._failed.add(self._path[-1])
+            self._path = []
+            return Action.TURN_LEFT
+        return path_to_action(xy, yaw, waypoint, math.radians(self.config.turn_deg))
