@@ -144,9 +144,10 @@ class CowAgent:
         self._stuck += 1
         fwd = np.array([math.cos(yaw), math.sin(yaw)])
         side = np.array([-fwd[1], fwd[0]])
-        ahead = xy + fwd * (c.agent_radius_m + self.map.frame.resolution_m)
-        pts = ahead + np.outer(np.linspace(-c.agent_radius_m, c.agent_radius_m, 7), side)
-        self.map.add_obstacles(pts)
+        res = self.map.frame.resolution_m
+        lateral = np.linspace(-c.agent_radius_m, c.agent_radius_m, int(2 * c.agent_radius_m / (res / 2)) + 1)
+        for depth in (c.agent_radius_m + res, c.agent_radius_m + 2 * res):
+            self.map.add_obstacles(xy + fwd * depth + np.outer(lateral, side))
         self._path = []
         if self._stuck >= c.stuck_limit:
             if self._target is not None:
@@ -201,25 +202,29 @@ class CowAgent:
         pad = 3
         r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, m.frame.shape[0])
         c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, m.frame.shape[1])
-        trav = m.navigable[r0:r1, c0:c1].copy()
+        # navigable cells are traversable; near the agent, free cells in the inflated band are too
+        # (at 5x the cost), so the agent can always leave a tight spot without paths elsewhere
+        # squeezing through gaps narrower than its body
+        nav = m.navigable[r0:r1, c0:c1]
         ar, ac = m.frame.to_cell(xy)
         ar, ac = ar - r0, ac - c0
-        if not (0 <= ar < trav.shape[0] and 0 <= ac < trav.shape[1]):
+        if not (0 <= ar < nav.shape[0] and 0 <= ac < nav.shape[1]):
             self._path = []
             return
-        # the agent's own disk is traversable unless it holds a mapped obstacle (inflation may cover it)
-        rad = int(math.ceil(c.agent_radius_m / m.frame.resolution_m))
-        a0, a1, b0, b1 = max(ar - rad, 0), ar + rad + 1, max(ac - rad, 0), ac + rad + 1
-        trav[a0:a1, b0:b1] |= ~m.obstacles[r0:r1, c0:c1][a0:a1, b0:b1]
+        yy, xx = np.ogrid[:nav.shape[0], :nav.shape[1]]
+        near_agent = (yy - ar) ** 2 + (xx - ac) ** 2 <= (0.6 / m.frame.resolution_m) ** 2
+        trav = nav | (near_agent & ~m.obstacles[r0:r1, c0:c1])
+        trav[ar, ac] = True
+        speed = np.where(nav, 1.0, 0.2)
         start = np.zeros_like(trav)
         start[ar, ac] = True
-        field = geodesic_field(trav, start, m.frame.resolution_m)
+        field = geodesic_field(trav, start, m.frame.resolution_m, speed)
         target = None
         if goal.any():
             from scipy import ndimage
 
             near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= c.stop_distance_m - 0.1
-            cand = near & np.isfinite(field)
+            cand = near & np.isfinite(field) & m.navigable[r0:r1, c0:c1]
             if cand.any():
                 cells = np.argwhere(cand)
                 target = tuple(cells[np.argmin(field[cand])])

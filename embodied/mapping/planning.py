@@ -16,13 +16,16 @@ __all__ = ["geodesic_field", "descend", "path_to_action"]
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
-def geodesic_field(traversable: np.ndarray, goal: np.ndarray, resolution_m: float) -> np.ndarray:
+def geodesic_field(traversable: np.ndarray, goal: np.ndarray, resolution_m: float,
+                   speed: np.ndarray | None = None) -> np.ndarray:
     """Geodesic distance (metres) from every cell to the nearest goal cell through traversable cells.
 
     Args:
         traversable: (H, W) bool.
         goal: (H, W) bool; only traversable goal cells count.
         resolution_m: cell size.
+        speed: optional (H, W) float in (0, 1] on traversable cells; the field is then a travel
+            time in "metres at full speed" (slow cells, e.g. close to obstacles, cost more).
     Returns:
         (H, W) float64: 0 on goal cells, inf where unreachable or not traversable.
     """
@@ -34,7 +37,11 @@ def geodesic_field(traversable: np.ndarray, goal: np.ndarray, resolution_m: floa
         return out
     phi = np.ma.MaskedArray(np.where(goal, -1.0, 1.0), mask=~traversable)
     try:
-        d = skfmm.distance(phi, dx=resolution_m)
+        if speed is None:
+            d = skfmm.distance(phi, dx=resolution_m)
+        else:
+            d = skfmm.travel_time(phi, np.ma.MaskedArray(np.where(traversable, speed, 1.0), mask=~traversable),
+                                  dx=resolution_m)
     except ValueError:  # no zero contour reachable (e.g. the goal fills its component)
         out[goal] = 0.0
         return out
