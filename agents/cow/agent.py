@@ -66,6 +66,7 @@ class CowAgent:
         self._odom = np.zeros(3)  # x, y, yaw for pose_source="odometry"
         self._odom_tilt = 0.0
         self._last_depth: np.ndarray | None = None
+        self._recovery: list[Action] = []
 
     def debug(self) -> dict[str, Any]:
         """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
@@ -96,7 +97,7 @@ class CowAgent:
             score = float(self.scorer(obs.rgb, self.goal))
             self.values.update(visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
         self._track_stuck(xy, yaw)
-        action = self._decide(xy, yaw)
+        action = self._recovery.pop(0) if self._recovery and not self._goal_in_reach(xy) else self._decide(xy, yaw)
         self._t += 1
         self._last_action, self._last_xy = action, xy.copy()
         if c.pose_source == "odometry":
@@ -144,6 +145,15 @@ class CowAgent:
         self._stuck += 1
         fwd = np.array([math.cos(yaw), math.sin(yaw)])
         side = np.array([-fwd[1], fwd[0]])
+        # recovery: turn towards the side with more free space, then step, then replan
+        free = self.map.explored & ~self.map.inflated
+        probe = [xy + 0.5 * (fwd * 0.5 + s * side) for s in (1.0, -1.0)]
+        scores = []
+        for p in probe:
+            r, cc = self.map.frame.to_cell(p)
+            scores.append(free[max(r - 4, 0):r + 5, max(cc - 4, 0):cc + 5].sum())
+        turn = Action.TURN_LEFT if scores[0] >= scores[1] else Action.TURN_RIGHT
+        self._recovery = [turn, Action.MOVE_FORWARD] if self._stuck < c.stuck_limit else [turn, turn, Action.MOVE_FORWARD]
         res = self.map.frame.resolution_m
         lateral = np.linspace(-c.agent_radius_m, c.agent_radius_m, int(2 * c.agent_radius_m / (res / 2)) + 1)
         for depth in (c.agent_radius_m + res, c.agent_radius_m + 2 * res):
@@ -158,6 +168,13 @@ class CowAgent:
     def _goal_cells(self) -> np.ndarray:
         g = self.map.goal > 0
         return g if g.sum() >= self.config.goal_min_cells else np.zeros_like(g)
+
+    def _goal_in_reach(self, xy: np.ndarray) -> bool:
+        goal = self._goal_cells()
+        if not goal.any():
+            return False
+        pts = self.map.frame.cell_centers(*np.nonzero(goal))
+        return bool(np.linalg.norm(pts - xy, axis=1).min() <= self.config.stop_distance_m)
 
     def _frontiers(self) -> list[Frontier]:
         m = self.map
@@ -225,6 +242,8 @@ class CowAgent:
 
             near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= c.stop_distance_m - 0.1
             cand = near & np.isfinite(field) & m.navigable[r0:r1, c0:c1]
+            for fr, fc in self._failed:  # approach cells that already failed (and their surroundings)
+                cand[max(fr - r0 - 3, 0):max(fr - r0 + 4, 0), max(fc - c0 - 3, 0):max(fc - c0 + 4, 0)] = False
             if cand.any():
                 cells = np.argwhere(cand)
                 target = tuple(cells[np.argmin(field[cand])])
