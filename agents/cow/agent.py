@@ -67,6 +67,7 @@ class CowAgent:
         self._odom_tilt = 0.0
         self._last_depth: np.ndarray | None = None
         self._recovery: list[Action] = []
+        self.last_localization = None
 
     def debug(self) -> dict[str, Any]:
         """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
@@ -90,7 +91,7 @@ class CowAgent:
             self.values = ValueMap(self.map.frame)
         floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
         visible = self.map.update(obs.depth, obs.intrinsics, T, floor_z)
-        loc = self.localizer(obs, self.goal)
+        loc = self.last_localization = self.localizer(obs, self.goal)
         if loc.found:
             self.map.add_goal_evidence(loc.relevance, obs.depth, obs.intrinsics, T, threshold=0.0)
         if self.scorer is not None:

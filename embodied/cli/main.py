@@ -334,6 +334,15 @@ def episodes(split, n, seed, per_house, out) -> None:
     click.echo("goals: " + ", ".join(f"{g} {c}" for g, c in sorted(goals.items())))
 
 
+def _register_subcommands() -> None:
+    from embodied.cli.nav import nav
+
+    cli.add_command(nav)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="embodied")
