@@ -35,13 +35,15 @@ Run (defaults take about a minute and a half on 2 cores):
     .venv/bin/python benchmarks/sim.py --house-seed 3 --steps 500 --repeats 5 --json /tmp/sim.json
     .venv/bin/python benchmarks/sim.py --backends embree:1,embree:2 --skip memory,pybullet
 
-Timings depend on other load on the machine: the header prints the load average at start.
+Timings depend on other load on the machine: the "others" columns give the CPU (in cores) that other
+processes used during the timed runs; the header prints the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
@@ -61,6 +63,37 @@ SECTIONS = ("generation", "memory", "steps", "pybullet")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+class OtherLoad:
+    """CPU used by *other* processes while a block runs, in cores (machine-wide busy time from /proc/stat
+    minus this process's own CPU time, over wall time). Timings taken with others > ~0.2 are suspect."""
+
+    def __init__(self) -> None:
+        self.cores: list[float] = []
+
+    @staticmethod
+    def _snapshot() -> tuple[float, float, float]:
+        try:
+            v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            busy = (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+        except (OSError, ValueError):
+            busy = math.nan
+        t = os.times()
+        return busy, t.user + t.system, time.perf_counter()
+
+    def __enter__(self) -> OtherLoad:
+        self._start = self._snapshot()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        b1, c1, w1 = self._snapshot()
+        b0, c0, w0 = self._start
+        self.cores.append(max(0.0, ((b1 - b0) - (c1 - c0)) / (w1 - w0)))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.cores) if self.cores else math.nan
+
+
 def rss_mb() -> tuple[float, float]:
     """(current RSS, peak RSS) of this process in MiB."""
     try:
@@ -167,7 +200,7 @@ def bench_steps(scene, nav, configs: list[tuple[str, int | None]], actions: list
     from sims.raycast.render import Renderer
     from sims.raycast.simulator import RaycastSimulator, SimConfig
 
-    sims, renderers, times, render_times = {}, {}, {}, {}
+    sims, renderers, times, render_times, load = {}, {}, {}, {}, {}
     poses: list[np.ndarray] | None = None
     for backend, threads in configs:
         label = backend_label(backend, threads)
@@ -177,17 +210,18 @@ def bench_steps(scene, nav, configs: list[tuple[str, int | None]], actions: list
         sim.reset(seed=reset_seed)
         for a in actions[:warmup]:
             sim.step(a)
-        sims[label], times[label], render_times[label] = sim, [], []
+        sims[label], times[label], render_times[label], load[label] = sim, [], [], OtherLoad()
         renderers[label] = Renderer(scene, backend, cfg.max_depth_m, threads)
     K = next(iter(sims.values())).intrinsics
     for _ in range(repeats):  # interleaved: drift from other load hits every backend alike
         for label, sim in sims.items():
             sim.reset(seed=reset_seed)
             run_poses = []
-            t0 = time.perf_counter()
-            for a in actions:
-                run_poses.append(sim.step(a).observation.T_world_cam)
-            times[label].append(time.perf_counter() - t0)
+            with load[label]:
+                t0 = time.perf_counter()
+                for a in actions:
+                    run_poses.append(sim.step(a).observation.T_world_cam)
+                times[label].append(time.perf_counter() - t0)
             if poses is None:
                 poses = run_poses
             elif not all(np.array_equal(p, q) for p, q in zip(poses, run_poses)):
@@ -200,16 +234,18 @@ def bench_steps(scene, nav, configs: list[tuple[str, int | None]], actions: list
             render_times[label].append(time.perf_counter() - t0)
     n = len(actions)
     res = {}
-    print(f"  {'backend':<22} {'steps/s':>8} {'ms/step':>8} {'render ms':>10}   runs (steps/s)")
+    print(f"  {'backend':<22} {'steps/s':>8} {'ms/step':>8} {'render ms':>10} {'others':>7}   runs (steps/s)")
     for label in sims:
         t = statistics.median(times[label])
         tr = statistics.median(render_times[label])
         res[label] = {"steps_per_s": n / t, "ms_per_step": 1e3 * t / n, "render_ms": 1e3 * tr / n,
-                      "runs_steps_per_s": [n / x for x in times[label]]}
+                      "runs_steps_per_s": [n / x for x in times[label]], "other_load_cores": load[label].cores}
         runs = " ".join(f"{x:.0f}" for x in res[label]["runs_steps_per_s"])
-        print(f"  {label:<22} {n / t:8.1f} {1e3 * t / n:8.2f} {1e3 * tr / n:10.2f}   {runs}")
+        print(f"  {label:<22} {n / t:8.1f} {1e3 * t / n:8.2f} {1e3 * tr / n:10.2f} {load[label].median:7.2f}   {runs}")
         sims[label].close()
         renderers[label].close()
+    print("  (others: CPU cores used by other processes during the timed runs, median; render ms: the renderer "
+          "alone)")
     return res, poses
 
 
@@ -273,15 +309,16 @@ def bench_pybullet(scene, poses: list[np.ndarray], intrinsics: CameraIntrinsics,
           f"vfov {intrinsics.vfov_deg:.2f} deg (hfov {intrinsics.hfov_deg:.2f}), near {near_m} m, far {max_depth_m} m")
     for T in poses[:5]:
         pb.render(T)
-    times = []
+    times, load = [], OtherLoad()
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for T in poses:
-            pb.render(T)
-        times.append(time.perf_counter() - t0)
+        with load:
+            t0 = time.perf_counter()
+            for T in poses:
+                pb.render(T)
+            times.append(time.perf_counter() - t0)
     fps = len(poses) / statistics.median(times)
-    print(f"  ER_TINY_RENDERER: {fps:.1f} frames/s, {1e3 / fps:.2f} ms/frame   runs (frames/s) "
-          + " ".join(f"{len(poses) / x:.1f}" for x in times))
+    print(f"  ER_TINY_RENDERER: {fps:.1f} frames/s, {1e3 / fps:.2f} ms/frame, others {load.median:.2f}   "
+          "runs (frames/s) " + " ".join(f"{len(poses) / x:.1f}" for x in times))
 
     # camera sanity check, untimed: our depth/instances vs pybullet's over a subset of the poses
     ours = Renderer(scene, "embree", max_depth_m, 1)
@@ -298,7 +335,7 @@ def bench_pybullet(scene, poses: list[np.ndarray], intrinsics: CameraIntrinsics,
     pb.close()
     cat = np.concatenate
     res = {"frames_per_s": fps, "ms_per_frame": 1e3 / fps, "runs_frames_per_s": [len(poses) / x for x in times],
-           "load_s": load_s, "bodies": pb.n_bodies, "compared_frames": len(diffs),
+           "other_load_cores": load.cores, "load_s": load_s, "bodies": pb.n_bodies, "compared_frames": len(diffs),
            "depth_abs_diff_median_m": float(np.median(cat(diffs))),
            "depth_abs_diff_p90_m": float(np.percentile(cat(diffs), 90)),
            "instance_agreement": float(cat(same).mean()),
@@ -441,6 +478,12 @@ def main() -> None:
     results["wall_s"] = time.perf_counter() - t_start
     if rows:
         print_summary(rows)
+    others = [statistics.median(r["other_load_cores"]) for r in results.get("steps", {}).values()]
+    if "pybullet" in results:
+        others.append(statistics.median(results["pybullet"]["other_load_cores"]))
+    if others and max(others) > 0.2:
+        print(f"note: other processes used up to {max(others):.2f} cores during the timed runs (median per "
+              "backend): timings, threaded ones above all, are pessimistic; rerun on an idle machine")
     print(f"\n(total {results['wall_s']:.0f} s; load average at the end "
           f"{' '.join(f'{x:.2f}' for x in env['load_avg_1_5_15_at_end'])})")
     if args.json:

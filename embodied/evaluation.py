@@ -95,6 +95,11 @@ class ResultsLog:
 
     def append(self, row: Mapping[str, Any]) -> None:
         data = (json.dumps(row, sort_keys=True) + "\n").encode()
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, "rb") as f:  # a crash may have left a torn last line: start afresh
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    data = b"\n" + data
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, data)

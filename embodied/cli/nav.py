@@ -221,7 +221,8 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     click.echo(f"{len(episodes)} episodes ({len(done)} already done) | agent {agent_name} localizer {localizer} "
                f"frontier {frontier} | sim {sim_name} | {workers} worker(s) -> {out}")
     video_ids = {e.episode_id for e in episodes[:video]}
-    rows = [r for r in results.rows() if r["episode_id"] in {e.episode_id for e in episodes}]
+    wanted = {e.episode_id for e in episodes} | {f"bad-line-{i}" for i in range(len(skipped_lines))}
+    rows = [r for r in results.rows() if r["episode_id"] in wanted]
     bar = tqdm(total=len(episodes), initial=len(episodes) - len(todo), desc="episodes", unit="ep")
 
     def record(row: dict[str, Any]) -> None:

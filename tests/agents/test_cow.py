@@ -1,0 +1,163 @@
+"""Agents on the built-in simulator, localizers on a tiny model, the nav runner end to end."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from embodied.cli.main import cli
+from embodied.errors import ConfigError, ObservationError
+from embodied.evaluation import run_episode
+from embodied.localization import ClipPatchLocalizer, ClipRefLocalizer, DenseClipLocalizer, OracleLocalizer, make_localizer
+from embodied.types import Action
+from sims.raycast.episodes import generate_episodes
+from sims.raycast.simulator import RaycastSimulator, SimConfig
+
+SMALL = SimConfig(width=96, height=72)
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return generate_episodes("val", 3, sim_config=SMALL)
+
+
+@pytest.mark.parametrize("name", ["cow", "frontier", "random"])
+def test_full_short_episode_per_agent(episodes, name):
+    from agents.registry import make_agent
+
+    sim = RaycastSimulator(SMALL)
+    agent = make_agent(name)
+    row = run_episode(sim, agent, episodes[2], max_steps=60)
+    assert "skipped" not in row and 1 <= row["steps"] <= 60
+    assert 0.0 <= row["spl"] <= row["success"] <= 1.0 and row["path_length_m"] >= 0
+    if name == "random":
+        assert row["success"] == 0.0 and row["steps"] == 60  # never stops
+
+
+def test_cow_oracle_reaches_a_visible_goal(episodes):
+    """Episode 2 starts 1.5 m from a potted plant: CoW + oracle must find it and stop in the region."""
+    from agents.registry import make_agent
+
+    sim = RaycastSimulator(SMALL)
+    row = run_episode(sim, make_agent("cow"), episodes[2], max_steps=200)
+    assert row["success"] == 1.0 and row["distance_to_goal_m"] == 0.0 and row["spl"] > 0.3
+
+
+def test_cow_needs_depth_and_pose(episodes):
+    from agents.cow import CowAgent, CowConfig
+
+    sim = RaycastSimulator(SMALL)
+    obs = sim.reset(episodes[0])
+    agent = CowAgent(CowConfig(), OracleLocalizer())
+    agent.reset(episodes[0].goal_category)
+    import dataclasses
+
+    with pytest.raises(ObservationError, match="depth"):
+        agent.act(dataclasses.replace(obs, depth=None))
+    with pytest.raises(ObservationError, match="agent_pose"):
+        agent.act(dataclasses.replace(obs, agent_pose=None))
+    with pytest.raises(ConfigError, match="frontier"):
+        CowConfig(frontier="best")
+    with pytest.raises(ConfigError, match="scorer"):
+        CowAgent(CowConfig(frontier="value"), OracleLocalizer())
+
+
+def test_cow_odometry_tracks_the_true_pose(episodes):
+    """Dead reckoning from its own actions (failed moves detected from depth) stays near the truth."""
+    from agents.cow import CowAgent, CowConfig
+
+    sim = RaycastSimulator(SMALL)
+    obs = sim.reset(episodes[1])
+    agent = CowAgent(CowConfig(pose_source="odometry"), OracleLocalizer())
+    agent.reset(episodes[1].goal_category)
+    start = np.array(obs.agent_pose.position_m[:2])
+    yaw0 = obs.agent_pose.yaw_rad
+    for _ in range(40):
+        a = agent.act(obs)
+        if a is Action.STOP:
+            break
+        obs = sim.step(a).observation
+    true = np.array(obs.agent_pose.position_m[:2]) - start
+    c, s = np.cos(-yaw0), np.sin(-yaw0)
+    true_local = np.array([c * true[0] - s * true[1], s * true[0] + c * true[1]])
+    assert np.linalg.norm(agent._odom[:2] - true_local) < 0.3
+
+
+def test_localizers_shapes_and_decisions(tiny_clip, episodes):
+    sim = RaycastSimulator(SMALL)
+    obs = sim.reset(episodes[2])  # the goal (potted plant) is in view of the start pose in at least one turn
+    for _ in range(12):
+        if OracleLocalizer()(obs, episodes[2].goal_category).found:
+            break
+        obs = sim.step(Action.TURN_LEFT).observation
+    oracle = OracleLocalizer()(obs, episodes[2].goal_category)
+    assert oracle.found and oracle.relevance.shape == (72, 96) and set(np.unique(oracle.relevance)) <= {0.0, 1.0}
+    centred = OracleLocalizer(center=True)(obs, episodes[2].goal_category)
+    assert centred.relevance.sum() == 1.0
+    assert not OracleLocalizer()(obs, "bathtub").found
+    for loc in (ClipPatchLocalizer(tiny_clip, threshold=0.0), ClipRefLocalizer(tiny_clip, threshold=0.0),
+                DenseClipLocalizer(tiny_clip, threshold=0.0)):
+        out = loc(obs, "chair")
+        assert out.relevance.shape == (72, 96) and out.relevance.dtype == np.float32
+        assert 0.0 <= out.relevance.min() and out.relevance.max() <= 1.0 and np.isfinite(out.score)
+    strict = ClipPatchLocalizer(tiny_clip, threshold=1.0)(obs, "chair")
+    assert not strict.found and not strict.relevance.any()  # a softmax never exceeds 1
+    loose = ClipPatchLocalizer(tiny_clip, threshold=0.0)(obs, "chair")
+    assert loose.found and (loose.relevance > 0).mean() == 1.0  # every patch passes a 0 threshold
+    with pytest.raises(ConfigError, match="unknown localizer"):
+        make_localizer("owl", tiny_clip)
+    with pytest.raises(ConfigError, match="needs a CLIP backbone"):
+        make_localizer("patch")
+
+
+def _nav(tmp_path, *extra):
+    return CliRunner().invoke(cli, ["nav", "-n", "2", "--workers", "1", "--width", "64", "--height", "48",
+                                    "--max-steps", "40", "--out", str(tmp_path), *extra])
+
+
+def test_nav_runner_resume_and_same_seed_same_metrics(tmp_path):
+    res = _nav(tmp_path / "a")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in (tmp_path / "a" / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and (tmp_path / "a" / "summary.md").exists()
+    assert (tmp_path / "a" / "maps" / f"{rows[0]['episode_id']}.png").exists()
+    # interrupted run: drop the last row (as if killed mid-episode), rerun: only that episode reruns
+    lines = (tmp_path / "a" / "results.jsonl").read_text().splitlines()
+    (tmp_path / "a" / "results.jsonl").write_text(lines[0] + "\n" + lines[1][:20])  # a torn line
+    res = _nav(tmp_path / "a")
+    assert res.exit_code == 0 and "(1 already done)" in res.output
+    from embodied.evaluation import ResultsLog
+
+    again = ResultsLog(tmp_path / "a" / "results.jsonl").rows()
+    assert sorted(r["episode_id"] for r in again) == sorted(r["episode_id"] for r in rows)
+    # same seed, fresh folder: identical metrics
+    assert _nav(tmp_path / "b").exit_code == 0
+    other = [json.loads(x) for x in (tmp_path / "b" / "results.jsonl").read_text().splitlines()]
+    strip = lambda r: {k: v for k, v in r.items() if "seconds" not in k}  # noqa: E731
+    assert sorted(map(json.dumps, map(strip, rows))) == sorted(map(json.dumps, map(strip, other)))
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["header"]["weights"].startswith("none") and summary["overall"]["episodes"] == 2
+    # a different configuration in the same folder is refused
+    res = _nav(tmp_path / "b", "--agent", "random")
+    assert res.exit_code == 2 and "different configuration" in res.output
+
+
+def test_nav_bad_inputs(tmp_path, episodes):
+    from embodied.tasks import write_episodes
+
+    path = write_episodes(tmp_path / "eps.jsonl", episodes[:1])
+    with open(path, "a") as f:
+        f.write("{broken\n")
+    res = _nav(tmp_path / "c", "--episode-file", str(path))
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["overall"]["episodes"] == 1 and len(summary["skipped"]) == 1
+    assert "eps.jsonl:2" in summary["skipped"][0]["reason"]
+    res = _nav(tmp_path / "d", "--localizer", "owl")
+    assert res.exit_code == 2 and "owl" in res.output
+    res = _nav(tmp_path / "e", "--sim", "habitat")
+    assert res.exit_code == 2 and ("not usable" in res.output or "episode-file" in res.output)
+    res = _nav(tmp_path / "f", "--localizer", "patch", "--clip-model", "ViT-B-32", "--clip-checkpoint",
+               str(tmp_path / "missing.pt"))
+    assert res.exit_code == 2 and "not found" in res.output
