@@ -249,25 +249,52 @@ class CowAgent:
                 cells = np.argwhere(cand)
                 target = tuple(cells[np.argmin(field[cand])])
         if target is None:
-            best = None
-            for f in self._frontiers():
-                tr, tc = f.target[0] - r0, f.target[1] - c0
-                if not (0 <= tr < field.shape[0] and 0 <= tc < field.shape[1]) or not np.isfinite(field[tr, tc]):
-                    self._failed.add(f.target)
-                    continue
-                if c.frontier == "value":
-                    key = (-float(self.values.value[f.target]), field[tr, tc])
-                else:
-                    key = (field[tr, tc], -f.size)
-                if best is None or key < best[0]:
-                    best = (key, (tr, tc))
-            target = best[1] if best else None
+            target = self._frontier_target(field, nav, (r0, c0))
         if target is None:
             self._path, self._target = [], None
             return
         self._target = (int(target[0] + r0), int(target[1] + c0))
         back = descend(field, target)
         self._path = [(r + r0, cc + c0) for r, cc in reversed(back)]
+
+    def _frontier_target(self, field: np.ndarray, nav: np.ndarray, offset: tuple[int, int]) -> tuple[int, int] | None:
+        """The cell to go to for the chosen frontier: for every frontier, the cheapest reachable
+        navigable cell within ``frontier_reach_m`` of it (one distance transform with indices
+        assigns cells to their nearest frontier); frontiers are ranked by that cost (nearest) or by
+        semantic value (value)."""
+        from scipy import ndimage
+
+        c, m = self.config, self.map
+        r0, c0 = offset
+        frontiers = self._frontiers()
+        if not frontiers:
+            return None
+        label = np.zeros(field.shape, np.int32)
+        for i, f in enumerate(frontiers, 1):
+            rr, cc = f.cells[:, 0] - r0, f.cells[:, 1] - c0
+            ok = (rr >= 0) & (rr < field.shape[0]) & (cc >= 0) & (cc < field.shape[1])
+            label[rr[ok], cc[ok]] = i
+        dist, (ir, ic) = ndimage.distance_transform_edt(label == 0, return_indices=True)
+        cand = (dist * m.frame.resolution_m <= c.frontier_reach_m) & np.isfinite(field) & nav
+        for fr, fc in self._failed:
+            cand[max(fr - r0 - 3, 0):max(fr - r0 + 4, 0), max(fc - c0 - 3, 0):max(fc - c0 + 4, 0)] = False
+        rows, cols = np.nonzero(cand)
+        if len(rows) == 0:
+            return None
+        owner = label[ir[rows, cols], ic[rows, cols]]
+        cost = field[rows, cols]
+        best = None
+        for i in np.unique(owner):
+            k = np.flatnonzero(owner == i)
+            j = k[np.argmin(cost[k])]
+            f = frontiers[i - 1]
+            if c.frontier == "value":
+                key = (-float(self.values.value[f.target]), float(cost[j]))
+            else:
+                key = (float(cost[j]), -f.size)
+            if best is None or key < best[0]:
+                best = (key, (int(rows[j]), int(cols[j])))
+        return best[1]
 
     def _follow(self, xy: np.ndarray, yaw: float) -> Action:
         m = self.map

@@ -1,0 +1,78 @@
+"""Per-step time of the CoW agent, without the CLIP forward, and the CLIP forward separately.
+
+The agent step (mapping + value map + frontiers + planning) is timed with the oracle localizer
+and a constant value-map scorer, so no model runs inside it; the CLIP-Patch forward (3 x 3 patches
++ the full frame in one batch) and the value-map frame embedding are timed on their own.
+Target: agent step <= 10 ms median at 5 cm on houses of about 20 m x 20 m.
+
+    .venv/bin/python benchmarks/nav.py                   # built-in val houses, 224 x 224
+    .venv/bin/python benchmarks/nav.py --clip-model ViT-B-32 --episodes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--episodes", type=int, default=6)
+    ap.add_argument("--max-steps", type=int, default=150)
+    ap.add_argument("--frontier", choices=["nearest", "value"], default="value")
+    ap.add_argument("--clip-model", default="embodied-tiny", help="architecture for the separate CLIP timing")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from agents.cow import CowAgent, CowConfig
+    from embodied.clip import ClipBackbone, ClipConfig
+    from embodied.localization import ClipPatchLocalizer, OracleLocalizer
+    from embodied.types import Action
+    from sims.raycast.episodes import generate_episodes
+    from sims.raycast.simulator import RaycastSimulator, SimConfig
+
+    cfg = SimConfig(width=224, height=224)
+    eps = generate_episodes("val", args.episodes, seed=args.seed, sim_config=cfg, episodes_per_house=1)
+    sim = RaycastSimulator(cfg)
+    agent = CowAgent(CowConfig(frontier=args.frontier), OracleLocalizer(), scorer=lambda rgb, goal: 0.5)
+    times, sizes = [], []
+    for e in eps:
+        obs = sim.reset(e)
+        agent.reset(e.goal_category)
+        x0, y0, x1, y1 = sim.scene.bounds_xy_m
+        sizes.append((x1 - x0, y1 - y0))
+        for _ in range(args.max_steps):
+            t0 = time.perf_counter()
+            a = agent.act(obs)
+            times.append(time.perf_counter() - t0)
+            if a is Action.STOP:
+                break
+            obs = sim.step(a).observation
+    ms = np.array(times) * 1000
+    print(f"houses: {len(eps)} ({', '.join(f'{w:.1f}x{h:.1f} m' for w, h in sizes)}), map 5 cm, frames 224x224")
+    print(f"agent step without CLIP: median {statistics.median(ms):.2f} ms, p90 {np.percentile(ms, 90):.2f} ms, "
+          f"max {ms.max():.1f} ms over {len(ms)} steps")
+    clip = ClipBackbone(ClipConfig(model=args.clip_model, random_init=True, device="auto", batch_size=16))
+    patch = ClipPatchLocalizer(clip, threshold=0.5)
+    patch(obs, "chair")  # warm-up and text cache
+    t = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        patch(obs, "chair")
+        t.append(time.perf_counter() - t0)
+    frame = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        clip.encode_images(obs.rgb[None])
+        frame.append(time.perf_counter() - t0)
+    print(f"CLIP forward ({args.clip_model} on {clip.device}): CLIP-Patch 3x3+frame {statistics.median(t) * 1000:.1f} ms, "
+          f"one frame {statistics.median(frame) * 1000:.1f} ms (median of 10)")
+    verdict = "PASS" if statistics.median(ms) <= 10.0 else "FAIL"
+    print(f"target: agent step <= 10 ms median -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
