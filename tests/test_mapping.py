@@ -21,7 +21,7 @@ def wall_depth(K: CameraIntrinsics, distance_m: float) -> np.ndarray:
 
 def test_wall_at_known_distance_fills_the_right_cells():
     K = CameraIntrinsics.from_hfov(64, 48, 90.0)
-    m = OccupancyMap(MapConfig(size_m=10.0, agent_radius_m=0.2), np.zeros(2))
+    m = OccupancyMap(MapConfig(size_m=10.0, agent_radius_m=0.2, pixel_stride=1), np.zeros(2))
     T = geometry.camera_pose(np.array([0.0, 0.0, 0.9]), 0.0)  # looking along +x, wall plane x = 3
     visible = m.update(wall_depth(K, 3.0), K, T)
     rows, cols = np.nonzero(m.obstacles)
@@ -106,11 +106,11 @@ def test_value_map_fusion_hand_computed():
     vm = ValueMap(frame)
     vis = np.zeros((3, 3), bool)
     vis[1, 2] = True  # cell centre (2.5, 1.5); camera at (0.5, 1.5) looking +x: on the axis, c = 1
-    vm.update(vis, np.array([0.5, 1.5]), 0.0, math.pi / 2, 0.3)
+    vm.update(np.nonzero(vis), np.array([0.5, 1.5]), 0.0, math.pi / 2, 0.3)
     assert vm.value[1, 2] == pytest.approx(0.3) and vm.confidence[1, 2] == pytest.approx(1.0)
-    vm.update(vis, np.array([0.5, 1.5]), 0.0, math.pi / 2, 0.6)
+    vm.update(np.nonzero(vis), np.array([0.5, 1.5]), 0.0, math.pi / 2, 0.6)
     assert vm.value[1, 2] == pytest.approx(0.45) and vm.confidence[1, 2] == pytest.approx(1.0)
     vis2 = np.zeros((3, 3), bool)
     vis2[2, 2] = True  # centre (2.5, 2.5): 45 deg off-axis with hfov 90 -> c = cos(pi/2)^2 = 0
-    vm.update(vis2, np.array([0.5, 0.5]), 0.0, math.pi / 2, 0.9)
+    vm.update(np.nonzero(vis2), np.array([0.5, 0.5]), 0.0, math.pi / 2, 0.9)
     assert vm.confidence[2, 2] == pytest.approx(0.0, abs=1e-6)

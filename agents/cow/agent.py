@@ -68,6 +68,7 @@ class CowAgent:
         self._last_depth: np.ndarray | None = None
         self._recovery: list[Action] = []
         self.last_localization = None
+        self._goal_cache: tuple[int, np.ndarray] | None = None
 
     def debug(self) -> dict[str, Any]:
         """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
@@ -90,13 +91,13 @@ class CowAgent:
                                               max_range_m=c.max_range_m, agent_radius_m=c.agent_radius_m), xy)
             self.values = ValueMap(self.map.frame)
         floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
-        visible = self.map.update(obs.depth, obs.intrinsics, T, floor_z)
+        self.map.update(obs.depth, obs.intrinsics, T, floor_z)
         loc = self.last_localization = self.localizer(obs, self.goal)
         if loc.found:
             self.map.add_goal_evidence(loc.relevance, obs.depth, obs.intrinsics, T, threshold=0.0)
         if self.scorer is not None:
             score = float(self.scorer(obs.rgb, self.goal))
-            self.values.update(visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
+            self.values.update(self.map.last_visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
         self._track_stuck(xy, yaw)
         action = self._recovery.pop(0) if self._recovery and not self._goal_in_reach(xy) else self._decide(xy, yaw)
         self._t += 1
@@ -167,8 +168,17 @@ class CowAgent:
 
     # ------------------------------------------------------------------ deciding
     def _goal_cells(self) -> np.ndarray:
-        g = self.map.goal > 0
-        return g if g.sum() >= self.config.goal_min_cells else np.zeros_like(g)
+        """(N, N) bool goal-evidence cells (empty until ``goal_min_cells`` exist); cached per step."""
+        if self._goal_cache is not None and self._goal_cache[0] == self._t:
+            return self._goal_cache[1]
+        m = self.map
+        r0, r1, c0, c1 = m.crop()
+        g = np.zeros(m.frame.shape, bool)
+        win = m.goal[r0:r1, c0:c1] > 0
+        if win.sum() >= self.config.goal_min_cells:
+            g[r0:r1, c0:c1] = win
+        self._goal_cache = (self._t, g)
+        return g
 
     def _goal_in_reach(self, xy: np.ndarray) -> bool:
         goal = self._goal_cells()
@@ -179,7 +189,11 @@ class CowAgent:
 
     def _frontiers(self) -> list[Frontier]:
         m = self.map
-        fr = detect_frontiers(m.explored, m.explored & ~m.obstacles, m.navigable, self.config.min_frontier_cells)
+        r0, r1, c0, c1 = m.crop(pad=2)
+        win = (slice(r0, r1), slice(c0, c1))
+        fr = detect_frontiers(m.explored[win], m.explored[win] & ~m.obstacles[win], m.navigable[win],
+                              self.config.min_frontier_cells)
+        fr = [type(f)(f.cells + (r0, c0), (f.target[0] + r0, f.target[1] + c0)) for f in fr]
         return [f for f in fr if f.target not in self._failed]
 
     def _decide(self, xy: np.ndarray, yaw: float) -> Action:
@@ -216,10 +230,7 @@ class CowAgent:
         c = self.config
         m = self.map
         self._since_plan = 0
-        rows, cols = np.nonzero(m.explored)
-        pad = 3
-        r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, m.frame.shape[0])
-        c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, m.frame.shape[1])
+        r0, r1, c0, c1 = m.crop(pad=3)
         # navigable cells are traversable; near the agent, free cells in the inflated band are too
         # (at 5x the cost), so the agent can always leave a tight spot without paths elsewhere
         # squeezing through gaps narrower than its body

@@ -30,6 +30,7 @@ class MapConfig:
     max_obstacle_height_m: float = 1.6
     max_range_m: float = 5.0
     agent_radius_m: float = 0.18
+    pixel_stride: int = 2  # map every n-th depth pixel in each direction (5 cm cells need no more)
 
     def __post_init__(self) -> None:
         if not (0 < self.resolution_m <= 0.5 and self.size_m > 2 * self.resolution_m):
@@ -54,6 +55,22 @@ class OccupancyMap:
         yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
         self._disk = (xx**2 + yy**2) * config.resolution_m**2 <= (config.agent_radius_m + config.resolution_m / 2) ** 2
         self._ray_cache: dict[CameraIntrinsics, np.ndarray] = {}
+        self.window = (shape[0], 0, shape[1], 0)  # (r0, r1, c0, c1) bounding the explored cells
+        self.last_visible: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    def _grow_window(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        if len(rows):
+            r0, r1, c0, c1 = self.window
+            self.window = (min(r0, int(rows.min())), max(r1, int(rows.max()) + 1),
+                           min(c0, int(cols.min())), max(c1, int(cols.max()) + 1))
+
+    def crop(self, pad: int = 0) -> tuple[int, int, int, int]:
+        """(r0, r1, c0, c1) of the explored window grown by ``pad`` cells (clipped to the map)."""
+        r0, r1, c0, c1 = self.window
+        if r1 <= r0:
+            return 0, 0, 0, 0
+        H, W = self.frame.shape
+        return max(r0 - pad, 0), min(r1 + pad, H), max(c0 - pad, 0), min(c1 + pad, W)
 
     @property
     def navigable(self) -> np.ndarray:
@@ -75,8 +92,10 @@ class OccupancyMap:
         c = self.config
         if depth_m.shape != (intrinsics.height, intrinsics.width):
             raise ConfigError(f"depth {depth_m.shape} does not match intrinsics {intrinsics.height}x{intrinsics.width}")
+        k = c.pixel_stride
         depth = np.where(np.isfinite(depth_m), depth_m, 0.0).astype(np.float32)
-        pts = geometry.unproject_depth(depth, intrinsics.K)  # (H, W, 3) camera frame, float32
+        pts = geometry.unproject_depth(depth, intrinsics.K)[::k, ::k]  # (H/k, W/k, 3) camera frame
+        depth = depth[::k, ::k]
         world = pts @ T_world_cam[:3, :3].T.astype(np.float32) + T_world_cam[:3, 3].astype(np.float32)
         cam_xy = T_world_cam[:2, 3]
         valid = (depth > 0) & (depth <= c.max_range_m)
@@ -86,29 +105,38 @@ class OccupancyMap:
         # obstacles: cells of in-band points
         rows, cols = self.frame.to_cells(world[in_band][:, :2])
         ok = self.frame.inside(rows, cols)
-        new = np.zeros(self.frame.shape, bool)
-        new[rows[ok], cols[ok]] = True
-        new &= ~self.obstacles
         # free space: per image column, clear up to the nearest in-band point (else the farthest floor point)
         horiz = np.hypot(world[..., 0] - cam_xy[0], world[..., 1] - cam_xy[1])
         block = np.where(in_band, horiz, np.inf).min(axis=0)
         reach = np.where(floor, horiz, 0.0).max(axis=0)
         radius = np.minimum(np.where(np.isfinite(block), block, reach), c.max_range_m)
-        visible = self._fov_polygon(intrinsics, T_world_cam, radius)
-        self.explored |= visible
-        if new.any():
-            self.obstacles |= new
-            self.explored |= new
-            self._inflate(new)
+        rr, cc = self._fov_polygon(intrinsics, T_world_cam, radius)
+        self.explored[rr, cc] = True
+        self.last_visible = (rr, cc)
+        self._grow_window(rr, cc)
+        if len(rows):
+            nr, nc = rows[ok], cols[ok]
+            fresh = ~self.obstacles[nr, nc]
+            if fresh.any():
+                new = np.zeros(self.frame.shape, bool)
+                new[nr[fresh], nc[fresh]] = True
+                self.obstacles |= new
+                self.explored[nr, nc] = True
+                self._grow_window(nr, nc)
+                self._inflate(new, nr[fresh], nc[fresh])
+        visible = np.zeros(self.frame.shape, bool)
+        visible[rr, cc] = True
         return visible
 
-    def _fov_polygon(self, K: CameraIntrinsics, T_world_cam: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-        """Fill the polygon camera -> (per column) point at ``radius_m`` along the column's azimuth."""
+    def _fov_polygon(self, K: CameraIntrinsics, T_world_cam: np.ndarray,
+                     radius_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cells (rows, cols) of the polygon camera -> (per sampled column) point at ``radius_m``
+        along the column's azimuth, minus known obstacles."""
         from skimage.draw import polygon
 
         rays = self._ray_cache.get(K)
         if rays is None:
-            u = np.arange(K.width, dtype=np.float64)
+            u = np.arange(K.width, dtype=np.float64)[:: self.config.pixel_stride]
             rays = self._ray_cache[K] = np.stack([(u - K.cx) / K.fx, np.zeros_like(u), np.ones_like(u)], -1)
         d = rays @ T_world_cam[:3, :3].T
         az = np.arctan2(d[:, 1], d[:, 0])
@@ -116,31 +144,31 @@ class OccupancyMap:
         ends = cam + np.stack([np.cos(az), np.sin(az)], -1) * radius_m[:, None]
         poly = np.vstack([cam[None], ends])
         rows, cols = self.frame.to_cells(poly)
-        out = np.zeros(self.frame.shape, bool)
         rr, cc = polygon(rows + 0.5, cols + 0.5, shape=self.frame.shape)
-        out[rr, cc] = True
         cr, ccol = self.frame.to_cell(cam)
         if self.frame.inside(np.array(cr), np.array(ccol)):
-            out[cr, ccol] = True
-        return out & ~self.obstacles
+            rr, cc = np.append(rr, cr), np.append(cc, ccol)
+        keep = ~self.obstacles[rr, cc]
+        return rr[keep], cc[keep]
 
     def add_obstacles(self, xy_m: np.ndarray) -> None:
         """Mark the cells of world points (N, 2) as obstacles (e.g. from a collision) and inflate."""
         rows, cols = self.frame.to_cells(np.asarray(xy_m, float))
         ok = self.frame.inside(rows, cols)
-        new = np.zeros(self.frame.shape, bool)
-        new[rows[ok], cols[ok]] = True
-        new &= ~self.obstacles
-        if new.any():
+        nr, nc = rows[ok], cols[ok]
+        fresh = ~self.obstacles[nr, nc]
+        if fresh.any():
+            new = np.zeros(self.frame.shape, bool)
+            new[nr[fresh], nc[fresh]] = True
             self.obstacles |= new
-            self.explored |= new
-            self._inflate(new)
+            self.explored[nr, nc] = True
+            self._grow_window(nr, nc)
+            self._inflate(new, nr[fresh], nc[fresh])
 
-    def _inflate(self, new: np.ndarray) -> None:
+    def _inflate(self, new: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
         from scipy import ndimage
 
         r = self._disk.shape[0] // 2
-        rows, cols = np.nonzero(new)
         r0, r1 = max(rows.min() - r, 0), min(rows.max() + r + 1, self.frame.shape[0])
         c0, c1 = max(cols.min() - r, 0), min(cols.max() + r + 1, self.frame.shape[1])
         self.inflated[r0:r1, c0:c1] |= ndimage.binary_dilation(new[r0:r1, c0:c1], structure=self._disk)

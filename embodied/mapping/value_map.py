@@ -26,10 +26,11 @@ class ValueMap:
         self.value = np.zeros(frame.shape, np.float32)
         self.confidence = np.zeros(frame.shape, np.float32)
 
-    def update(self, visible: np.ndarray, camera_xy_m: np.ndarray, yaw_rad: float, hfov_rad: float,
-               score: float) -> None:
-        """Fuse one frame's similarity ``score`` into the ``visible`` (N, N) bool cells."""
-        rows, cols = np.nonzero(visible)
+    def update(self, visible: tuple[np.ndarray, np.ndarray], camera_xy_m: np.ndarray, yaw_rad: float,
+               hfov_rad: float, score: float) -> None:
+        """Fuse one frame's similarity ``score`` into the visible cells (rows, cols) (e.g.
+        ``OccupancyMap.last_visible``)."""
+        rows, cols = visible
         if len(rows) == 0:
             return
         xy = self.frame.cell_centers(rows, cols)
