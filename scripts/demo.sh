@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job until the navigation benchmark lands: show the installation, render a built-in house,
-# then CLIP similarities.
+# The main job: show the installation, render a built-in house, run the ObjectNav benchmark, then
+# CLIP similarities.
 # Uses real pretrained weights when they are cached or downloadable; offline it shows the fast,
 # explicit error and falls back to a RANDOM tiny model, which only demonstrates the plumbing.
 set -euo pipefail
@@ -19,6 +19,9 @@ for name, fill in (("red_disc", (210, 30, 30)), ("green_disc", (30, 170, 60))):
 PY
 "$EMB" info
 "$EMB" sim view --seed 7 --start-seed 2 --out "$out"     # a built-in house: RGB | depth | instances | map
+# the main job: CoW object navigation on built-in val episodes (oracle localizer until a CLIP model is
+# available offline); results, maps and one video under outputs/nav/
+"$EMB" nav -n "${NAV_EPISODES:-20}" --video 1 --out outputs/nav/demo
 args=(--image "$out/red_disc.png" --image "$out/green_disc.png" --text "a red circle" --text "a green circle" --templates short)
 if ! "$EMB" clip embed "${args[@]}"; then
   echo "[demo] no pretrained weights here (see the error above); falling back to a RANDOM tiny model:"
