@@ -8,6 +8,11 @@ Localizers (CoW's, plus a dense one):
 * ``ref`` (CLIP-Ref): nine referring prompts ("a {goal} in the top left of the image", ...); a
   softmax over the prompts of the full frame's logits; the best region is relevant when above
   the threshold.
+* ``grad`` (CLIP-Grad, after Chefer et al. 2021): the ViT's blocks are re-run with explicit
+  attention so the attention probabilities A_b keep gradients; the image-text similarity is
+  back-propagated, and relevance accumulates as R <- R + mean_heads(clamp(dS/dA_b * A_b, 0)) @ R
+  from R = I; the class token's row over the patches, normalised to [0, 1] and upsampled, is the
+  relevance map, thresholded.
 * ``dense``: per-patch ViT features (ClipBackbone.patch_features) against the goal text; no
   gradients; a softmax over patches with CLIP's temperature, thresholded.
 Thresholds are data (``THRESHOLDS`` below, per model id or architecture), not code. Goal text goes
@@ -25,13 +30,14 @@ from embodied.errors import ConfigError
 from embodied.types import Observation
 
 __all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "OracleLocalizer", "ClipPatchLocalizer",
-           "ClipRefLocalizer", "DenseClipLocalizer", "make_localizer", "collapse_to_center"]
+           "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "make_localizer", "collapse_to_center",
+           "vit_attention_forward"]
 
 THRESHOLDS: dict[str, dict[str, float]] = {
     # CoW's published range for patch/ref thresholds is 0.75-0.91 depending on model and simulator.
-    "default": {"patch": 0.80, "ref": 0.80, "dense": 0.50},
-    "ViT-B-32": {"patch": 0.80, "ref": 0.80, "dense": 0.50},
-    "embodied-tiny": {"patch": 0.60, "ref": 0.60, "dense": 0.30},
+    "default": {"patch": 0.80, "ref": 0.80, "grad": 0.60, "dense": 0.50},
+    "ViT-B-32": {"patch": 0.80, "ref": 0.80, "grad": 0.60, "dense": 0.50},
+    "embodied-tiny": {"patch": 0.60, "ref": 0.60, "grad": 0.50, "dense": 0.30},
 }
 _REGIONS = (("top left", 0, 0), ("top", 0, 1), ("top right", 0, 2), ("left", 1, 0), ("center", 1, 1),
             ("right", 1, 2), ("bottom left", 2, 0), ("bottom", 2, 1), ("bottom right", 2, 2))
@@ -177,8 +183,87 @@ class DenseClipLocalizer(_ClipLocalizer):
         return self._finish(rel, bool((rel > 0).any() and float(img @ txt) > 0), float(img @ txt))
 
 
+def vit_attention_forward(clip: Any, x: Any) -> tuple[Any, list[Any]]:
+    """Re-run the image tower of an open_clip ViT with explicit attention.
+
+    Args:
+        clip: a ClipBackbone with a plain VisionTransformer image tower.
+        x: (N, 3, S, S) preprocessed images.
+    Returns:
+        (pooled image embeddings (N, D), [attention probabilities (N, heads, T, T) per block]).
+        Same weights and arithmetic as ``model.encode_image`` (checked in tests).
+    """
+    import torch.nn.functional as F
+    from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
+
+    visual = clip.model.visual
+    blocks = list(getattr(getattr(visual, "transformer", None), "resblocks", []))
+    if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None or \
+            not all(type(b) is ResidualAttentionBlock for b in blocks):
+        raise ConfigError(f"CLIP-Grad needs a plain open_clip ViT; {clip.config.model} is not one")
+    h = visual._embeds(x)
+    attns = []
+    for blk in blocks:
+        a = blk.attn
+        y = blk.ln_1(h)
+        n, t, d = y.shape
+        heads = a.num_heads
+        q, k, v = F.linear(y, a.in_proj_weight, a.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (z.reshape(n, t, heads, d // heads).transpose(1, 2) for z in (q, k, v))
+        attn = ((q * (d // heads) ** -0.5) @ k.transpose(-2, -1)).softmax(dim=-1)
+        attns.append(attn)
+        o = (attn @ v).transpose(1, 2).reshape(n, t, d)
+        h = h + blk.ls_1(F.linear(o, a.out_proj.weight, a.out_proj.bias))
+        h = h + blk.ls_2(blk.mlp(blk.ln_2(h)))
+    pooled, _ = visual._pool(h)
+    if visual.proj is not None:
+        pooled = pooled @ visual.proj
+    return pooled, attns
+
+
+class ClipGradLocalizer(_ClipLocalizer):
+    """CLIP-Grad: gradient-weighted attention relevance for ViT CLIP models (see module docs)."""
+
+    kind = "grad"
+
+    def relevance_grid(self, rgb: np.ndarray, goal: str) -> tuple[np.ndarray, float]:
+        """((gh, gw) float32 relevance in [0, 1], cosine of the frame and the goal)."""
+        import torch
+
+        clip = self.clip
+        txt = torch.from_numpy(self._text(goal)).to(clip.device)
+        x = clip.preprocess(rgb[None])
+        with torch.enable_grad():
+            pooled, attns = vit_attention_forward(clip, x)
+            for a in attns:
+                a.retain_grad()
+            score = torch.nn.functional.normalize(pooled.float(), dim=-1)[0] @ txt
+            clip.model.zero_grad(set_to_none=True)
+            score.backward()
+        with torch.no_grad():
+            t = attns[0].shape[-1]
+            R = torch.eye(t, device=x.device)
+            for a in attns:
+                cam = (a.grad * a).clamp(min=0).mean(dim=1)[0]
+                R = R + cam @ R
+            rel = R[0, 1:]
+            rel = (rel - rel.min()) / (rel.max() - rel.min()).clamp(min=1e-12)
+            gh, gw = clip.model.visual.grid_size
+        clip.model.zero_grad(set_to_none=True)
+        return rel.reshape(gh, gw).cpu().numpy().astype(np.float32), float(score.detach())
+
+    def __call__(self, observation: Observation, goal: str) -> Localization:
+        rgb = observation.rgb
+        H, W = rgb.shape[:2]
+        grid, score = self.relevance_grid(rgb, goal)
+        gh, gw = grid.shape
+        rel = np.repeat(np.repeat(grid, -(-H // gh), axis=0), -(-W // gw), axis=1)[:H, :W]
+        rel = np.where(rel > self.threshold, rel, 0.0)
+        return self._finish(rel, bool(rel.any() and score > 0), score)
+
+
 LOCALIZERS = {"oracle": OracleLocalizer, "patch": ClipPatchLocalizer, "ref": ClipRefLocalizer,
-              "dense": DenseClipLocalizer}
+              "grad": ClipGradLocalizer, "dense": DenseClipLocalizer}
 
 
 def make_localizer(name: str, clip: Any = None, **kw: Any) -> Localizer:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 SURFACE = Path(__file__).with_name("api_surface.json")
 MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors", "embodied.clip", "embodied.metrics",
-           "embodied.tasks",
+           "embodied.tasks", "embodied.localization", "embodied.evaluation", "embodied.mapping.occupancy",
+           "embodied.mapping.planning", "embodied.mapping.frontiers", "embodied.mapping.value_map",
            "embodied.clip.registry", "embodied.clip.checkpoints", "embodied.clip.prompts", "embodied.config"]
 
 

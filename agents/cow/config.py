@@ -14,7 +14,7 @@ class CowConfig:
     """CoW settings. Step sizes must match the simulator's (the runner copies them).
 
     Attributes:
-        localizer: "oracle", "patch", "ref" or "dense" (see embodied.localization).
+        localizer: "oracle", "patch", "ref", "grad" or "dense" (see embodied.localization).
         frontier: "nearest" (CoW) or "value" (VLFM-style, ranks frontiers by the semantic value map).
         pose_source: "observation" (GPS+compass from the robot) or "odometry" (dead reckoning from
             the agent's own actions, with failed-move detection from depth).
@@ -47,7 +47,7 @@ class CowConfig:
     center: bool = False
 
     def __post_init__(self) -> None:
-        choices = {"localizer": ("oracle", "patch", "ref", "dense"), "frontier": ("nearest", "value"),
+        choices = {"localizer": ("oracle", "patch", "ref", "grad", "dense"), "frontier": ("nearest", "value"),
                    "pose_source": ("observation", "odometry")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

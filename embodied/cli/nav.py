@@ -128,7 +128,7 @@ def _video_frame(obs, agent, trail):
               help="JSONL episodes (embodied format); bad lines are recorded as skipped.")
 @click.option("--agent", "agent_name", type=click.Choice(["cow", "frontier", "random"]), default="cow",
               show_default=True)
-@click.option("--localizer", type=click.Choice(["oracle", "patch", "ref", "dense"]), default="oracle",
+@click.option("--localizer", type=click.Choice(["oracle", "patch", "ref", "grad", "dense"]), default="oracle",
               show_default=True, help="CoW's goal localizer (CLIP ones need weights).")
 @click.option("--frontier", type=click.Choice(["nearest", "value"]), default="nearest", show_default=True,
               help="Frontier choice: nearest (CoW) or value-weighted (VLFM; needs CLIP weights).")

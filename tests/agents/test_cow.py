@@ -9,7 +9,15 @@ from click.testing import CliRunner
 from embodied.cli.main import cli
 from embodied.errors import ConfigError, ObservationError
 from embodied.evaluation import run_episode
-from embodied.localization import ClipPatchLocalizer, ClipRefLocalizer, DenseClipLocalizer, OracleLocalizer, make_localizer
+from embodied.localization import (
+    ClipGradLocalizer,
+    ClipPatchLocalizer,
+    ClipRefLocalizer,
+    DenseClipLocalizer,
+    OracleLocalizer,
+    make_localizer,
+    vit_attention_forward,
+)
 from embodied.types import Action
 from sims.raycast.episodes import generate_episodes
 from sims.raycast.simulator import RaycastSimulator, SimConfig
@@ -97,7 +105,7 @@ def test_localizers_shapes_and_decisions(tiny_clip, episodes):
     assert centred.relevance.sum() == 1.0
     assert not OracleLocalizer()(obs, "bathtub").found
     for loc in (ClipPatchLocalizer(tiny_clip, threshold=0.0), ClipRefLocalizer(tiny_clip, threshold=0.0),
-                DenseClipLocalizer(tiny_clip, threshold=0.0)):
+                ClipGradLocalizer(tiny_clip, threshold=0.0), DenseClipLocalizer(tiny_clip, threshold=0.0)):
         out = loc(obs, "chair")
         assert out.relevance.shape == (72, 96) and out.relevance.dtype == np.float32
         assert 0.0 <= out.relevance.min() and out.relevance.max() <= 1.0 and np.isfinite(out.score)
@@ -161,3 +169,19 @@ def test_nav_bad_inputs(tmp_path, episodes):
     res = _nav(tmp_path / "f", "--localizer", "patch", "--clip-model", "ViT-B-32", "--clip-checkpoint",
                str(tmp_path / "missing.pt"))
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_clip_grad_forward_matches_open_clip_and_relevance_is_a_map(tiny_clip):
+    import torch
+
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 64, 80, 3), dtype=np.uint8)
+    x = tiny_clip.preprocess(rgb)
+    with torch.no_grad():
+        ours, attns = vit_attention_forward(tiny_clip, x)
+        ref = tiny_clip.model.encode_image(x)
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)  # the explicit attention is the model's
+    assert len(attns) == 2 and attns[0].shape == (2, 2, 65, 65)
+    torch.testing.assert_close(attns[0].sum(-1), torch.ones(2, 2, 65), atol=1e-5, rtol=0)
+    grid, score = ClipGradLocalizer(tiny_clip, threshold=0.5).relevance_grid(rgb[0], "a chair")
+    assert grid.shape == (8, 8) and grid.min() == 0.0 and grid.max() == 1.0 and np.isfinite(score)
+    assert all(p.grad is None for p in tiny_clip.model.parameters())  # no gradients left behind
