@@ -107,7 +107,10 @@ def rss_mb() -> tuple[float, float]:
 
 
 def parse_backends(spec: str) -> list[tuple[str, int | None]]:
-    """"embree:1,embree:2,open3d" -> [("embree", 1), ("embree", 2), ("open3d", None)]."""
+    """"embree:1,embree:2,open3d" -> [("embree", 1), ("embree", 2), ("open3d", None)].
+
+    "embree" is the compiled (native) renderer when it builds here; "embree-numpy" forces the numpy one.
+    """
     out = []
     for item in filter(None, (s.strip() for s in spec.split(","))):
         name, _, threads = item.partition(":")
@@ -116,9 +119,14 @@ def parse_backends(spec: str) -> list[tuple[str, int | None]]:
 
 
 def backend_label(backend: str, threads: int | None) -> str:
-    if backend != "embree":
+    if not backend.startswith("embree"):
         return backend
-    return f"embree x{threads}" if threads else f"embree x{min(8, os.cpu_count() or 1)} (default)"
+    return f"{backend} x{threads}" if threads else f"{backend} x{min(8, os.cpu_count() or 1)} (default)"
+
+
+def backend_args(backend: str) -> tuple[str, bool | None]:
+    """(SimConfig backend, native flag) of a benchmark backend token."""
+    return ("embree", False) if backend == "embree-numpy" else (backend, None)
 
 
 def action_sequence(n: int, seed: int) -> list[Action]:
@@ -204,14 +212,15 @@ def bench_steps(scene, nav, configs: list[tuple[str, int | None]], actions: list
     poses: list[np.ndarray] | None = None
     for backend, threads in configs:
         label = backend_label(backend, threads)
-        cfg = SimConfig(width=width, height=height, backend=backend, threads=threads)
+        name, native = backend_args(backend)
+        cfg = SimConfig(width=width, height=height, backend=name, threads=threads, native=native)
         sim = RaycastSimulator(cfg)
         sim.load_scene(scene, nav)  # same navigable grid for all: built once, outside the timing
         sim.reset(seed=reset_seed)
         for a in actions[:warmup]:
             sim.step(a)
         sims[label], times[label], render_times[label], load[label] = sim, [], [], OtherLoad()
-        renderers[label] = Renderer(scene, backend, cfg.max_depth_m, threads)
+        renderers[label] = Renderer(scene, name, cfg.max_depth_m, threads, native=native)
     K = next(iter(sims.values())).intrinsics
     for _ in range(repeats):  # interleaved: drift from other load hits every backend alike
         for label, sim in sims.items():
@@ -416,7 +425,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=30,
                     help="untimed steps per backend before the runs (the first ones of the sequence)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per backend (the median is reported)")
-    ap.add_argument("--backends", default="embree:1,embree:2,open3d",
+    ap.add_argument("--backends", default="embree:1,embree:2,embree-numpy:2,open3d",
                     help="comma-separated backend[:threads]; threads only apply to embree (none = default)")
     ap.add_argument("--width", type=int, default=224)
     ap.add_argument("--height", type=int, default=224)

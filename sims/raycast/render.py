@@ -170,7 +170,7 @@ class Renderer:
     """
 
     def __init__(self, scene: Scene, backend: str = "embree", max_depth_m: float = 20.0,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, native: bool | None = None) -> None:
         import os
 
         if backend not in BACKENDS:
@@ -178,11 +178,23 @@ class Renderer:
         self.scene = scene
         self.backend = backend
         self.max_depth_m = float(max_depth_m)
-        if backend == "embree":
-            self._caster = _EmbreeBackend(scene.vertices[scene.faces].astype(np.float32))
+        tri = np.ascontiguousarray(scene.vertices[scene.faces].astype(np.float32))
+        self._native, self._cscene = None, None
+        if backend == "embree" and native is not False:
+            from sims.raycast.native import load_native
+
+            self._native = load_native()
+            if self._native is None and native:
+                raise ConfigError("the native renderer was requested but could not be built (see the log)")
+        if self._native is not None:
+            self._cscene = self._native.fc_build(tri.ctypes.data, len(tri), 1)
+            self._caster = None
+        elif backend == "embree":
+            self._caster = _EmbreeBackend(tri)
         else:
             self._caster = _Open3DBackend(scene.vertices, scene.faces)
-        self.threads = max(1, min(8, threads or os.cpu_count() or 1)) if self._caster.parallel else 1
+        parallel = self._native is not None or self._caster.parallel
+        self.threads = max(1, min(8, threads or os.cpu_count() or 1)) if parallel else 1
         self._pool = None
         # lookup tables with one extra "miss" row at index F: black, no texture, no instance
         rgb = shade_faces(scene)
@@ -193,6 +205,7 @@ class Renderer:
         self._instance = np.concatenate([scene.face_instance, [-1]]).astype(np.int32)
         self._horizontal = np.concatenate([np.abs(face_normals(scene.vertices, scene.faces)[:, 2]) > 0.5, [True]])
         self._miss = len(scene.faces)
+        self._horizontal_u8 = self._horizontal.astype(np.uint8)
         self._ray_cache: dict[CameraIntrinsics, np.ndarray] = {}
         self._origin_bufs: dict[int, np.ndarray] = {}
 
@@ -231,8 +244,44 @@ class Renderer:
             px[idx, :3] = np.minimum(px[idx, :3] * tex + 0.5, 255.0).astype(np.uint8)
         rgb[sl] = px[:, :3]
 
+    @property
+    def native(self) -> bool:
+        """True when frames come from the compiled renderer (sims/raycast/native.py)."""
+        return self._native is not None
+
+    def _render_native(self, T_world_cam: np.ndarray, K: CameraIntrinsics) -> Frame:
+        H, W = K.height, K.width
+        o = np.ascontiguousarray(T_world_cam[:3, 3], dtype=np.float64)
+        R = np.ascontiguousarray(T_world_cam[:3, :3], dtype=np.float64)
+        rgb = np.empty((H, W, 3), np.uint8)
+        depth = np.empty((H, W), np.float32)
+        inst = np.empty((H, W), np.int32)
+
+        def rows(r0: int, r1: int) -> None:
+            self._native.fc_render(
+                self._cscene, o.ctypes.data, R.ctypes.data, K.fx, K.fy, K.cx, K.cy, W, H, r0, r1, self.max_depth_m,
+                self._rgb_u32.ctypes.data, self._pattern.ctypes.data, self._instance.ctypes.data,
+                self._horizontal_u8.ctypes.data, self._miss, _TILES_FLAT.ctypes.data, _TILE_SCALE.ctypes.data,
+                _TILE_RES, rgb.ctypes.data, depth.ctypes.data, inst.ctypes.data)
+
+        # bands start on even rows (the C loop casts 2-row packets); the last band ends at H
+        bounds = [min(2 * (H * i // (2 * self.threads)), H) for i in range(self.threads)] + [H]
+        bands = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        if len(bands) == 1:
+            rows(*bands[0])
+        else:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="raycast")
+            for j in [self._pool.submit(rows, a, b) for a, b in bands]:
+                j.result()
+        return Frame(rgb, depth, inst)
+
     def render(self, T_world_cam: np.ndarray, intrinsics: CameraIntrinsics) -> Frame:
         """Render one frame from camera pose ``T_world_cam`` (4, 4)."""
+        if self._native is not None:
+            return self._render_native(T_world_cam, intrinsics)
         H, W = intrinsics.height, intrinsics.width
         n = H * W
         dirs = self._camera_rays(intrinsics) @ T_world_cam[:3, :3].T.astype(np.float32)
@@ -258,3 +307,12 @@ class Renderer:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
+        if self._cscene is not None:
+            self._native.fc_release(self._cscene)
+            self._cscene = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

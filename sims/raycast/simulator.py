@@ -47,6 +47,7 @@ class SimConfig:
     max_depth_m: float = 20.0
     backend: str = "embree"
     threads: int | None = None
+    native: bool | None = None  # embree only: None = the compiled renderer when it builds here, else numpy
 
     def __post_init__(self) -> None:
         checks = [
@@ -118,7 +119,7 @@ class RaycastSimulator:
         self._scene = scene
         self._nav = nav if nav is not None else build_navgrid(scene, c.agent_radius_m, c.agent_height_m,
                                                               c.nav_resolution_m)
-        self._renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads)
+        self._renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads, native=c.native)
         self._goal_masks = {}
 
     def _ensure_scene(self, scene_id: str) -> None:

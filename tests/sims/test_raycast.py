@@ -263,3 +263,34 @@ def test_mesh_files_become_labelled_objects(tmp_path):
     if cup.exists():
         real = load_mesh_object(cup, "mug", height_m=0.1)
         assert real.vertices[:, 2].max() == pytest.approx(0.1) and real.face_rgb.std() > 0
+
+
+def test_native_renderer_matches_numpy(house):
+    from sims.raycast.native import load_native
+
+    if load_native() is None:
+        pytest.skip("the native renderer cannot be built here (no C compiler or embreex layout)")
+    nav = build_navgrid(house)
+    cells = np.argwhere(nav.largest_component())
+    rng = np.random.default_rng(1)
+    fast, ref = Renderer(house, native=True), Renderer(house, native=False, threads=1)
+    assert fast.native and not ref.native
+    for K in (CameraIntrinsics.from_hfov(96, 72, 90.0), CameraIntrinsics.from_hfov(61, 37, 79.0)):  # odd sizes too
+        for _ in range(6):
+            T = geometry.camera_pose(np.r_[nav.cell_center(*cells[rng.integers(len(cells))]), 0.88],
+                                     rng.uniform(-3, 3), rng.uniform(-0.5, 0.5))
+            a, b = fast.render(T, K), ref.render(T, K)
+            np.testing.assert_allclose(a.depth, b.depth, atol=1e-4)
+            np.testing.assert_array_equal(a.instance, b.instance)
+            close = np.abs(a.rgb.astype(int) - b.rgb.astype(int)).max(axis=-1) <= 1
+            assert close.mean() > 0.995  # float rounding can move a pixel onto the next texel
+
+
+def test_native_renderer_falls_back_cleanly(monkeypatch, tmp_path):
+    from sims.raycast import native
+
+    monkeypatch.setenv("EMBODIED_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", "false")  # a compiler that always fails
+    assert native.load_native.__wrapped__() is None
+    monkeypatch.setenv("EMBODIED_NATIVE", "0")
+    assert native.load_native.__wrapped__() is None
