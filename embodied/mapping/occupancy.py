@@ -114,16 +114,7 @@ class OccupancyMap:
         self.explored[rr, cc] = True
         self.last_visible = (rr, cc)
         self._grow_window(rr, cc)
-        if len(rows):
-            nr, nc = rows[ok], cols[ok]
-            fresh = ~self.obstacles[nr, nc]
-            if fresh.any():
-                new = np.zeros(self.frame.shape, bool)
-                new[nr[fresh], nc[fresh]] = True
-                self.obstacles |= new
-                self.explored[nr, nc] = True
-                self._grow_window(nr, nc)
-                self._inflate(new, nr[fresh], nc[fresh])
+        self._mark_obstacles(rows[ok], cols[ok])
         visible = np.zeros(self.frame.shape, bool)
         visible[rr, cc] = True
         return visible
@@ -155,23 +146,28 @@ class OccupancyMap:
         """Mark the cells of world points (N, 2) as obstacles (e.g. from a collision) and inflate."""
         rows, cols = self.frame.to_cells(np.asarray(xy_m, float))
         ok = self.frame.inside(rows, cols)
-        nr, nc = rows[ok], cols[ok]
-        fresh = ~self.obstacles[nr, nc]
-        if fresh.any():
-            new = np.zeros(self.frame.shape, bool)
-            new[nr[fresh], nc[fresh]] = True
-            self.obstacles |= new
-            self.explored[nr, nc] = True
-            self._grow_window(nr, nc)
-            self._inflate(new, nr[fresh], nc[fresh])
+        self._mark_obstacles(rows[ok], cols[ok])
 
-    def _inflate(self, new: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    def _mark_obstacles(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Set in-grid cells as explored obstacles and grow the inflation around the new ones."""
+        fresh = ~self.obstacles[rows, cols]
+        if not fresh.any():
+            return
+        self.explored[rows, cols] = True
+        self._grow_window(rows, cols)
+        self._inflate(rows[fresh], cols[fresh])
+        self.obstacles[rows, cols] = True
+
+    def _inflate(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Dilate new obstacle cells by the agent disk, in a window around them only."""
         from scipy import ndimage
 
         r = self._disk.shape[0] // 2
         r0, r1 = max(rows.min() - r, 0), min(rows.max() + r + 1, self.frame.shape[0])
         c0, c1 = max(cols.min() - r, 0), min(cols.max() + r + 1, self.frame.shape[1])
-        self.inflated[r0:r1, c0:c1] |= ndimage.binary_dilation(new[r0:r1, c0:c1], structure=self._disk)
+        new = np.zeros((r1 - r0, c1 - c0), bool)
+        new[rows - r0, cols - c0] = True
+        self.inflated[r0:r1, c0:c1] |= ndimage.binary_dilation(new, structure=self._disk)
 
     def add_goal_evidence(self, relevance: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
                           T_world_cam: np.ndarray, threshold: float = 0.5) -> int:
