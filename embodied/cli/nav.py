@@ -103,7 +103,8 @@ def _video_frame(obs, agent, trail):
     dbg = agent.debug() if hasattr(agent, "debug") else {}
     loc = getattr(agent, "last_localization", None)
     if loc is not None and loc.relevance.any():
-        rgb = rgb * 0.6 + np.array([255, 0, 0], np.float32) * 0.4 * loc.relevance[..., None] + rgb * 0.4 * (1 - loc.relevance[..., None])
+        w = 0.4 * loc.relevance[..., None]  # tint relevant pixels red
+        rgb = rgb * (1 - w) + np.array([255, 0, 0], np.float32) * w
     left = np.clip(rgb, 0, 255).astype(np.uint8)
     if dbg.get("map") is None:
         return left

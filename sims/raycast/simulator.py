@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from embodied import geometry
 from embodied.errors import ConfigError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, AgentPose, CameraIntrinsics, Observation, StepResult
-from sims.raycast.house import HouseConfig, generate_house, house_scene_id, seed_from_scene_id
+from sims.raycast.house import HouseConfig, generate_house, seed_from_scene_id
 from sims.raycast.navigation import NavGrid, build_navgrid, object_view_mask
 from sims.raycast.render import BACKENDS, Renderer
 from sims.raycast.scene import Scene, load_scene
@@ -253,13 +252,3 @@ class RaycastSimulator:
 
 def _wrap(angle: float) -> float:
     return float((angle + math.pi) % (2 * math.pi) - math.pi)
-
-
-def scene_path_or_id(value: str) -> str:
-    """Accept "house-<seed>", a bare seed, or a saved scene path; return a scene id for episodes."""
-    if value.isdigit():
-        return house_scene_id(int(value))
-    if Path(value).suffix == ".json":
-        return value
-    seed_from_scene_id(value)
-    return value
