@@ -37,7 +37,7 @@ class CowConfig:
     agent_radius_m: float = 0.25  # obstacle inflation: body radius 0.18 m + a margin for 30 degree steering
     stop_distance_m: float = 0.9
     goal_min_cells: int = 3
-    min_frontier_cells: int = 5
+    min_frontier_cells: int = 15
     frontier_reach_m: float = 1.0
     lookahead_m: float = 0.5
     replan_every: int = 4
