@@ -212,6 +212,7 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     if cfg_path.exists() and json.loads(cfg_path.read_text()).get("spec") != spec:
         raise ConfigError(f"{out} holds results of a different configuration; use another --out or delete it")
     cfg_path.write_text(json.dumps(run_cfg, indent=1))
+    weights = _weights_label(spec)  # loads the CLIP weights once here: a bad checkpoint fails before any worker
 
     results = ResultsLog(out / "results.jsonl")
     done = results.done_ids()
@@ -252,7 +253,7 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     bar.close()
 
     summary = summarize_results(rows)
-    header = {"weights": _weights_label(spec), "agent": agent_name, "localizer": localizer, "frontier": frontier,
+    header = {"weights": weights, "agent": agent_name, "localizer": localizer, "frontier": frontier,
               "simulator": sim_name, "split": split if episode_file is None else str(episode_file),
               "seed": seed, "max_steps": max_steps, "embodied": __version__}
     (out / "summary.json").write_text(json.dumps({"header": header, **summary}, indent=1))

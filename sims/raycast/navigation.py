@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from embodied.errors import ConfigError
+from embodied.mapping.grid import GridFrame
 from embodied.mapping.planning import descend, geodesic_field
 from sims.raycast.layout import WALL_THICKNESS_M
 from sims.raycast.scene import Scene, SceneObject, decode_bool_grid, encode_bool_grid
@@ -42,15 +43,17 @@ class NavGrid:
     def shape(self) -> tuple[int, int]:
         return self.navigable.shape
 
+    @property
+    def frame(self) -> GridFrame:
+        """The grid's geometry (the same convention as the agents' maps)."""
+        return GridFrame(self.origin_xy_m, self.resolution_m, self.shape)
+
     def to_cell(self, xy_m: np.ndarray) -> tuple[int, int]:
         """(row, col) of a world point (may be outside the grid)."""
-        x, y = float(xy_m[0]), float(xy_m[1])
-        return (int(math.floor((y - self.origin_xy_m[1]) / self.resolution_m)),
-                int(math.floor((x - self.origin_xy_m[0]) / self.resolution_m)))
+        return self.frame.to_cell(xy_m)
 
     def cell_center(self, row: int, col: int) -> np.ndarray:
-        r = self.resolution_m
-        return np.array([self.origin_xy_m[0] + (col + 0.5) * r, self.origin_xy_m[1] + (row + 0.5) * r])
+        return self.frame.cell_center(row, col)
 
     def cell_centers(self) -> tuple[np.ndarray, np.ndarray]:
         """(X, Y) (H, W) world coordinates of all cell centres."""

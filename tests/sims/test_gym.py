@@ -34,7 +34,8 @@ def test_rewards_success_and_truncation(small):
     env = ObjectNavEnv(sim, eps, max_steps=4)
     obs, info = env.reset(seed=0, options={"episode_index": 0})
     assert obs["rgb"].shape == (24, 32, 3) and obs["goal"] == env.goals.index(eps[0].goal_category)
-    np.testing.assert_allclose(obs["gps"], 0.0) and np.testing.assert_allclose(obs["compass"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(obs["gps"], 0.0)
+    np.testing.assert_allclose(obs["compass"], 0.0, atol=1e-6)
     d0 = info["distance_to_goal"]
     _, r, term, trunc, info = env.step(ACTIONS.index(Action.MOVE_FORWARD))
     assert r == pytest.approx(d0 - info["distance_to_goal"]) and not term and not trunc
