@@ -67,6 +67,9 @@ class CowAgent:
         self._odom_tilt = 0.0
         self._last_depth: np.ndarray | None = None
         self._recovery: list[Action] = []
+        self._recovery_turn: Action | None = None
+        self._idle_turns = 0  # consecutive turns made because there was nothing to go to
+        self._look_at: np.ndarray | None = None  # (2,) world point of the frontier being explored
         self.last_localization = None
         self._goal_cache: tuple[int, np.ndarray] | None = None
 
@@ -142,19 +145,21 @@ class CowAgent:
             return
         c = self.config
         if float(np.linalg.norm(xy - self._last_xy)) >= 0.25 * c.forward_m:
-            self._stuck = 0
+            self._stuck, self._recovery_turn = 0, None
             return
         self._stuck += 1
         fwd = np.array([math.cos(yaw), math.sin(yaw)])
         side = np.array([-fwd[1], fwd[0]])
-        # recovery: turn towards the side with more free space, then step, then replan
-        free = self.map.explored & ~self.map.inflated
-        probe = [xy + 0.5 * (fwd * 0.5 + s * side) for s in (1.0, -1.0)]
-        scores = []
-        for p in probe:
-            r, cc = self.map.frame.to_cell(p)
-            scores.append(free[max(r - 4, 0):r + 5, max(cc - 4, 0):cc + 5].sum())
-        turn = Action.TURN_LEFT if scores[0] >= scores[1] else Action.TURN_RIGHT
+        # recovery: turn towards the side with more free space (chosen once per stuck spell, so
+        # the agent sweeps round instead of swinging back and forth), step, then replan
+        if self._recovery_turn is None:
+            free = self.map.explored & ~self.map.inflated
+            scores = []
+            for sgn in (1.0, -1.0):
+                r, cc = self.map.frame.to_cell(xy + 0.5 * (fwd * 0.5 + sgn * side))
+                scores.append(free[max(r - 4, 0):r + 5, max(cc - 4, 0):cc + 5].sum())
+            self._recovery_turn = Action.TURN_LEFT if scores[0] >= scores[1] else Action.TURN_RIGHT
+        turn = self._recovery_turn
         self._recovery = [turn, Action.MOVE_FORWARD] if self._stuck < c.stuck_limit else [turn, turn, Action.MOVE_FORWARD]
         res = self.map.frame.resolution_m
         lateral = np.linspace(-c.agent_radius_m, c.agent_radius_m, int(2 * c.agent_radius_m / (res / 2)) + 1)
@@ -217,10 +222,21 @@ class CowAgent:
         self._since_plan += 1
         if not self._path or self._since_plan >= c.replan_every or self._path_blocked():
             self._plan(xy, goal)
-        if not self._path:
-            self._phase = "done"
-            return Action.STOP  # nothing left to explore and no goal in sight
-        return self._follow(xy, yaw)
+        for _ in range(3):
+            if not self._path:
+                # nothing to go to from here: look around once more (new views may open frontiers);
+                # after a full turn with still nothing, the house is explored and the goal not in it
+                self._idle_turns += 1
+                if self._idle_turns > int(round(360 / c.turn_deg)):
+                    self._phase = "done"
+                    return Action.STOP
+                return Action.TURN_LEFT
+            self._idle_turns = 0
+            action = self._follow(xy, yaw)
+            if action is not None:
+                return action
+            self._plan(xy, goal)  # arrived at the target: choose the next one now
+        return Action.TURN_LEFT
 
     def _path_blocked(self) -> bool:
         return any(self.map.inflated[r, cc] for r, cc in self._path[1:])
@@ -234,7 +250,10 @@ class CowAgent:
         # navigable cells are traversable; near the agent, free cells in the inflated band are too
         # (at 5x the cost), so the agent can always leave a tight spot without paths elsewhere
         # squeezing through gaps narrower than its body
+        from scipy import ndimage
+
         nav = m.navigable[r0:r1, c0:c1]
+        obstacles = m.obstacles[r0:r1, c0:c1]
         ar, ac = m.frame.to_cell(xy)
         ar, ac = ar - r0, ac - c0
         if not (0 <= ar < nav.shape[0] and 0 <= ac < nav.shape[1]):
@@ -242,16 +261,19 @@ class CowAgent:
             return
         yy, xx = np.ogrid[:nav.shape[0], :nav.shape[1]]
         near_agent = (yy - ar) ** 2 + (xx - ac) ** 2 <= (0.6 / m.frame.resolution_m) ** 2
-        trav = nav | (near_agent & ~m.obstacles[r0:r1, c0:c1])
+        trav = nav | (near_agent & ~obstacles)
         trav[ar, ac] = True
-        speed = np.where(nav, 1.0, 0.2)
+        # paths keep their distance from obstacles where there is room: full speed from
+        # ``clearance_m`` out, down to ``min_speed`` at the inflation radius
+        clear_m = ndimage.distance_transform_edt(~obstacles) * m.frame.resolution_m
+        soft = np.clip((clear_m - c.agent_radius_m) / max(c.clearance_m - c.agent_radius_m, 1e-6), 0.0, 1.0)
+        speed = np.where(nav, c.min_speed + (1.0 - c.min_speed) * soft, 0.1)
         start = np.zeros_like(trav)
         start[ar, ac] = True
         field = geodesic_field(trav, start, m.frame.resolution_m, speed)
         target = None
+        self._look_at = None
         if goal.any():
-            from scipy import ndimage
-
             near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= c.stop_distance_m - 0.1
             cand = near & np.isfinite(field) & m.navigable[r0:r1, c0:c1]
             for fr, fc in self._failed:  # approach cells that already failed (and their surroundings)
@@ -304,10 +326,12 @@ class CowAgent:
             else:
                 key = (float(cost[j]), -f.size)
             if best is None or key < best[0]:
-                best = (key, (int(rows[j]), int(cols[j])))
+                best = (key, (int(rows[j]), int(cols[j])), (ir[rows[j], cols[j]] + r0, ic[rows[j], cols[j]] + c0))
+        self._look_at = m.frame.cell_centers(*np.array(best[2]))
         return best[1]
 
-    def _follow(self, xy: np.ndarray, yaw: float) -> Action:
+    def _follow(self, xy: np.ndarray, yaw: float) -> Action | None:
+        """The next action along the path; None on arrival (after facing the frontier being explored)."""
         m = self.map
         cells = np.array(self._path)
         pts = m.frame.cell_centers(cells[:, 0], cells[:, 1])
@@ -321,8 +345,12 @@ class CowAgent:
             waypoint = pts[ahead[0]]
         elif dist[-1] > self.config.forward_m / 2:  # the last stretch, shorter than the lookahead
             waypoint = pts[-1]
-        else:  # arrived: a frontier is used up (look again from here); a goal target failed to satisfy STOP
+        else:  # arrived: face the frontier, then it is used up; a goal target failed to satisfy STOP
+            if self._look_at is not None and np.linalg.norm(self._look_at - xy) > m.frame.resolution_m:
+                a = path_to_action(xy, yaw, self._look_at, math.radians(self.config.turn_deg))
+                if a is not Action.MOVE_FORWARD:
+                    return a
             self._failed.add(self._path[-1])
             self._path = []
-            return Action.TURN_LEFT
+            return None
         return path_to_action(xy, yaw, waypoint, math.radians(self.config.turn_deg))

@@ -34,7 +34,9 @@ class CowConfig:
     max_range_m: float = 5.0
     min_obstacle_height_m: float = 0.1
     max_obstacle_height_m: float = 1.6
-    agent_radius_m: float = 0.25  # obstacle inflation: body radius 0.18 m + a margin for 30 degree steering
+    agent_radius_m: float = 0.2  # hard obstacle inflation: body radius 0.18 m + one 2 cm margin
+    clearance_m: float = 0.4  # paths slow down (cost more) closer than this to an obstacle
+    min_speed: float = 0.35  # the relative speed at agent_radius_m from an obstacle
     stop_distance_m: float = 0.9
     goal_min_cells: int = 3
     min_frontier_cells: int = 15

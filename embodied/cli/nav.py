@@ -150,8 +150,12 @@ def _video_frame(obs, agent, trail):
 @click.option("--clip-pretrained", default=None, help="open_clip pretrained tag.")
 @click.option("--clip-checkpoint", type=click.Path(dir_okay=False), default=None, help="Local CLIP weights file.")
 @click.option("--clip-random-init", is_flag=True, help="Random CLIP weights (plumbing tests only).")
+@click.option("--cow", "cow_overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a CoW agent setting (repeatable), e.g. --cow clearance_m=0.5 --cow spin=false; "
+                   "see agents/cow/config.py for the fields.")
 def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_steps, success_radius, seed, workers,
-        use_ray, video, out, width, height, hfov, clip_model, clip_pretrained, clip_checkpoint, clip_random_init) -> None:
+        use_ray, video, out, width, height, hfov, clip_model, clip_pretrained, clip_checkpoint, clip_random_init,
+        cow_overrides) -> None:
     """Run an agent over ObjectNav episodes and report habitat-lab metrics.
 
     Per-episode results are appended to results.jsonl as they finish; rerunning the same command
@@ -203,8 +207,15 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     else:
         raise ConfigError(f"--sim {sim_name} needs --episode-file (episodes are only generated for the built-in sim)")
 
+    cow = {"localizer": localizer, "frontier": frontier, "turn_deg": 30.0, "forward_m": 0.25,
+           **_parse_overrides(cow_overrides)}
+    if agent_name != "random":  # fail here, before any worker, on an unknown field or a bad value
+        from agents.cow import CowConfig
+        from embodied.config import config_from_dict
+
+        config_from_dict(CowConfig, cow)
     spec = {"sim": sim_name, "sim_config": sim_config, "agent": agent_name, "seed": seed, "clip": clip_cfg,
-            "cow": {"localizer": localizer, "frontier": frontier, "turn_deg": 30.0, "forward_m": 0.25},
+            "cow": cow,
             "max_steps": max_steps, "success_distance_m": 0.1}
     run_cfg = {"embodied": __version__, "spec": spec, "split": split, "episodes": [e.episode_id for e in episodes],
                "episode_file": str(episode_file) if episode_file else None}
@@ -260,6 +271,20 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     md = summary_markdown(summary, header)
     (out / "summary.md").write_text(md)
     click.echo(md)
+
+
+def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("a=1", "b=true", "c=patch")`` -> ``{"a": 1, "b": True, "c": "patch"}`` (JSON values, else strings)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--cow expects KEY=VALUE, got '{item}'")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def _weights_label(spec: dict[str, Any]) -> str:

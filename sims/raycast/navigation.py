@@ -19,7 +19,7 @@ from embodied.mapping.planning import descend, geodesic_field
 from sims.raycast.layout import WALL_THICKNESS_M
 from sims.raycast.scene import Scene, SceneObject, decode_bool_grid, encode_bool_grid
 
-__all__ = ["NavGrid", "build_navgrid", "object_view_mask"]
+__all__ = ["NavGrid", "build_navgrid", "object_footprints", "object_view_mask"]
 
 _STEP_HEIGHT_M = 0.05  # anything lower than this on the floor can be driven over
 
@@ -141,6 +141,41 @@ def _stamp_rect(grid: np.ndarray, X: np.ndarray, Y: np.ndarray, cx: float, cy: f
     grid[r0:r1, c0:c1] |= inside
 
 
+def object_footprints(scene: Scene, z_lo_m: float = _STEP_HEIGHT_M, z_hi_m: float = math.inf) -> dict[int, np.ndarray]:
+    """Instance id -> (K, 2) convex hull (counter-clockwise, metres) of the object's faces that
+    reach into the height band (z_lo_m, z_hi_m): what a body moving through that band touches. A
+    round plant pot gets a round footprint, not its (larger) oriented bounding rectangle."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    tri_z = scene.vertices[scene.faces][..., 2]
+    keep = (scene.face_instance >= 0) & (tri_z.max(1) > z_lo_m) & (tri_z.min(1) < z_hi_m)
+    inst = scene.face_instance[keep]
+    order = np.argsort(inst, kind="stable")
+    inst, faces = inst[order], scene.faces[keep][order]
+    ids, starts = np.unique(inst, return_index=True)
+    out: dict[int, np.ndarray] = {}
+    for i, lo, hi in zip(ids, starts, np.r_[starts[1:], len(inst)]):
+        xy = scene.vertices[np.unique(faces[lo:hi])][:, :2].astype(np.float64)
+        try:
+            out[int(i)] = xy[ConvexHull(xy).vertices]
+        except (QhullError, ValueError):  # flat or degenerate: a sliver, use its points as they are
+            out[int(i)] = xy
+    return out
+
+
+def _stamp_polygon(grid: np.ndarray, X: np.ndarray, Y: np.ndarray, poly: np.ndarray) -> None:
+    """Set cells whose centres fall inside polygon ``poly`` (K, 2) (vectorised over its bounding window)."""
+    from skimage.measure import points_in_poly
+
+    (x0, y0), (x1, y1) = poly.min(0), poly.max(0)
+    r0, r1 = np.searchsorted(Y[:, 0], [y0, y1 + 1e-9])
+    c0, c1 = np.searchsorted(X[0], [x0, x1 + 1e-9])
+    if r1 <= r0 or c1 <= c0 or len(poly) < 3:
+        return
+    pts = np.stack([X[r0:r1, c0:c1].ravel(), Y[r0:r1, c0:c1].ravel()], 1)
+    grid[r0:r1, c0:c1] |= points_in_poly(pts, poly).reshape(r1 - r0, c1 - c0)
+
+
 def _footprint_params(o: SceneObject) -> tuple[float, float, float, float, float]:
     """(cx, cy, yaw, hx, hy) of an object's oriented footprint."""
     fp = np.asarray(o.footprint_xy_m)
@@ -179,26 +214,34 @@ def build_navgrid(scene: Scene, agent_radius_m: float = 0.18, agent_height_m: fl
             _stamp_rect(blocked, X, Y, w["coord"], mid, 0.0, T / 2, half)
         else:
             _stamp_rect(blocked, X, Y, mid, w["coord"], 0.0, half, T / 2)
-    for o in scene.objects:
-        if o.bbox_min_m[2] >= agent_height_m or o.bbox_max_m[2] <= _STEP_HEIGHT_M:
-            continue
-        _stamp_rect(blocked, X, Y, *_footprint_params(o))
+    for poly in object_footprints(scene, _STEP_HEIGHT_M, agent_height_m).values():
+        _stamp_polygon(blocked, X, Y, poly)
     free = floor & ~blocked
     clearance = ndimage.distance_transform_edt(free) * resolution_m - resolution_m / 2
     grid.navigable = free & (clearance >= agent_radius_m)
     return grid
 
 
-def object_view_mask(grid: NavGrid, objects: list[SceneObject], radius_m: float = 1.0) -> np.ndarray:
+def object_view_mask(grid: NavGrid, objects: list[SceneObject], radius_m: float = 1.0,
+                     footprints: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """(H, W) bool navigable cells within ``radius_m`` of any of the objects' footprints
-    (habitat-lab's ObjectNav view points: success = stopping at one of them)."""
+    (habitat-lab's ObjectNav view points: success = stopping at one of them). Footprints are the
+    objects' oriented rectangles, or their exact hulls when ``footprints`` (from
+    :func:`object_footprints`) is given."""
+    from scipy import ndimage
+
     X, Y = grid.cell_centers()
-    out = np.zeros(grid.shape, bool)
+    inside = np.zeros(grid.shape, bool)
     for o in objects:
-        cx, cy, yaw, hx, hy = _footprint_params(o)
-        c, s = math.cos(yaw), math.sin(yaw)
-        dx, dy = X - cx, Y - cy
-        ex = np.maximum(np.abs(c * dx + s * dy) - hx, 0.0)
-        ey = np.maximum(np.abs(-s * dx + c * dy) - hy, 0.0)
-        out |= np.hypot(ex, ey) <= radius_m
-    return out & grid.navigable
+        poly = footprints.get(o.instance_id) if footprints else None
+        if poly is None:
+            cx, cy, yaw, hx, hy = _footprint_params(o)
+            c, s = math.cos(yaw), math.sin(yaw)
+            poly = np.array([[cx + c * a - s * b, cy + s * a + c * b] for a, b in ((hx, hy), (-hx, hy), (-hx, -hy), (hx, -hy))])
+        _stamp_polygon(inside, X, Y, poly)
+        cx, cy = poly.mean(0)  # objects thinner than a cell: at least their centre's cell
+        r, c_ = grid.to_cell(np.array([cx, cy]))
+        if 0 <= r < grid.shape[0] and 0 <= c_ < grid.shape[1]:
+            inside[r, c_] = True
+    dist = ndimage.distance_transform_edt(~inside) * grid.resolution_m
+    return (dist <= radius_m) & grid.navigable

@@ -18,7 +18,7 @@ from embodied.errors import ConfigError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, AgentPose, CameraIntrinsics, Observation, StepResult
 from sims.raycast.house import HouseConfig, generate_house, seed_from_scene_id
-from sims.raycast.navigation import NavGrid, build_navgrid, object_view_mask
+from sims.raycast.navigation import NavGrid, build_navgrid, object_footprints, object_view_mask
 from sims.raycast.render import BACKENDS, Renderer
 from sims.raycast.scene import Scene, load_scene
 
@@ -89,6 +89,7 @@ class RaycastSimulator:
         self._nav: NavGrid | None = None
         self._renderer: Renderer | None = None
         self._goal_masks: dict[str, np.ndarray] = {}
+        self._footprints: dict[int, np.ndarray] | None = None
         self._rng = np.random.default_rng(0)
         self._pos = np.zeros(2)
         self._yaw = 0.0
@@ -120,6 +121,7 @@ class RaycastSimulator:
                                                               c.nav_resolution_m)
         self._renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads, native=c.native)
         self._goal_masks = {}
+        self._footprints = None
 
     def _ensure_scene(self, scene_id: str) -> None:
         if self._scene is not None and self._scene.scene_id == scene_id:
@@ -138,7 +140,10 @@ class RaycastSimulator:
             if not objs:
                 raise ConfigError(f"scene {self.scene.scene_id} has no '{category}'; it has: "
                                   f"{', '.join(self.scene.categories)}")
-            mask = self._goal_masks[category] = object_view_mask(self.nav, objs, self.config.success_radius_m)
+            if self._footprints is None:
+                self._footprints = object_footprints(self.scene, -math.inf, math.inf)
+            mask = self._goal_masks[category] = object_view_mask(self.nav, objs, self.config.success_radius_m,
+                                                                 self._footprints)
         return mask
 
     # ------------------------------------------------------------------ oracle

@@ -283,7 +283,10 @@ def test_native_renderer_matches_numpy(house):
             np.testing.assert_allclose(a.depth, b.depth, atol=1e-4)
             np.testing.assert_array_equal(a.instance, b.instance)
             diff = np.abs(a.rgb.astype(int) - b.rgb.astype(int)).max(axis=-1)
-            assert diff[a.instance >= 0].max(initial=0) == 0  # objects are untextured: identical pixels
+            # objects are untextured: identical pixels, but for a ray grazing the edge between two
+            # faces of one object, where float rounding may pick the other (differently lit) face
+            obj = a.instance >= 0
+            assert (diff[obj] > 0).sum() <= max(8, 0.01 * obj.sum())
             # textured floors/walls: float rounding can move a pixel onto the neighbouring texel
             assert (diff <= 1).mean() > 0.98 and diff.mean() < 1.0
 
@@ -296,3 +299,31 @@ def test_native_renderer_falls_back_cleanly(monkeypatch, tmp_path):
     assert native.load_native.__wrapped__() is None
     monkeypatch.setenv("EMBODIED_NATIVE", "0")
     assert native.load_native.__wrapped__() is None
+
+
+def test_object_footprints_follow_the_geometry(tmp_path):
+    """A round barrel blocks a round footprint (not its bounding rectangle) and its view points lie
+    within the success radius of that footprint."""
+    import trimesh
+
+    from sims.raycast.assets import load_mesh_object
+    from sims.raycast.navigation import object_footprints, object_view_mask
+
+    trimesh.creation.cylinder(radius=0.3, height=0.7, sections=64).export(tmp_path / "barrel.ply")
+    s = generate_house(5, extra_objects=[load_mesh_object(tmp_path / "barrel.ply", "barrel")])
+    barrel = s.objects_of("barrel")[0]
+    hull = object_footprints(s)[barrel.instance_id]
+    x, y = hull[:, 0], hull[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+    assert area == pytest.approx(math.pi * 0.3**2, rel=0.01)  # a 64-gon: 0.16% under the circle
+    centre = hull.mean(0)
+    assert np.linalg.norm(hull - centre, axis=1) == pytest.approx(0.3, abs=1e-3)
+
+    nav = build_navgrid(s, agent_radius_m=0.18, resolution_m=0.05)
+    X, Y = nav.cell_centers()
+    r = np.hypot(X - centre[0], Y - centre[1])
+    assert not nav.navigable[r < 0.3 + 0.18 - 0.05].any()  # the body never overlaps the barrel
+    view = object_view_mask(nav, [barrel], 1.0, object_footprints(s))
+    assert view.any() and (r[view] <= 0.3 + 1.0 + 0.05).all()
+    ring = nav.navigable & (r > 0.55) & (r < 1.25)
+    assert ring.sum() > 50 and view[ring].all()  # every navigable cell within 0.95 m of the barrel's side is a view point
