@@ -93,6 +93,7 @@ class CowAgent:
                                               max_obstacle_height_m=c.max_obstacle_height_m,
                                               max_range_m=c.max_range_m, agent_radius_m=c.agent_radius_m), xy)
             self.values = ValueMap(self.map.frame)
+            self._visited = np.zeros(self.map.frame.shape, bool)
         floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
         self.map.update(obs.depth, obs.intrinsics, T, floor_z)
         loc = self.last_localization = self.localizer(obs, self.goal)
@@ -101,6 +102,7 @@ class CowAgent:
         if self.scorer is not None:
             score = float(self.scorer(obs.rgb, self.goal))
             self.values.update(self.map.last_visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
+        self._mark_visited(xy)
         self._track_stuck(xy, yaw)
         action = self._recovery.pop(0) if self._recovery and not self._goal_in_reach(xy) else self._decide(xy, yaw)
         self._t += 1
@@ -138,6 +140,19 @@ class CowAgent:
             turn = math.radians(c.turn_deg) * (1 if action is Action.TURN_LEFT else -1)
             self._odom[2] = (self._odom[2] + turn + math.pi) % (2 * math.pi) - math.pi
 
+    def _mark_visited(self, xy: np.ndarray) -> None:
+        """Cells the agent's centre has passed through are traversable, whatever the map says
+        later: the way back out of a tight spot always exists."""
+        from skimage.draw import line
+
+        frame = self.map.frame
+        r1, c1 = frame.to_cell(xy)
+        r0, c0 = frame.to_cell(self._last_xy) if self._last_xy is not None else (r1, c1)
+        rr, cc = line(r0, c0, r1, c1)
+        rr, cc = np.r_[rr, rr + 1, rr], np.r_[cc, cc, cc + 1]  # 4-connected, as fast marching needs
+        ok = frame.inside(rr, cc)
+        self._visited[rr[ok], cc[ok]] = True
+
     def _track_stuck(self, xy: np.ndarray, yaw: float) -> None:
         """A forward move that did not move us hit something the map lacks: map it in front of the
         agent and replan; after ``stuck_limit`` such moves, give up on the current target."""
@@ -161,10 +176,11 @@ class CowAgent:
             self._recovery_turn = Action.TURN_LEFT if scores[0] >= scores[1] else Action.TURN_RIGHT
         turn = self._recovery_turn
         self._recovery = [turn, Action.MOVE_FORWARD] if self._stuck < c.stuck_limit else [turn, turn, Action.MOVE_FORWARD]
+        # the contact point is somewhere on the front half of the body; mark a short stub straight
+        # ahead (a full body-wide wall would seal off gaps the agent can pass at another angle)
         res = self.map.frame.resolution_m
-        lateral = np.linspace(-c.agent_radius_m, c.agent_radius_m, int(2 * c.agent_radius_m / (res / 2)) + 1)
-        for depth in (c.agent_radius_m + res, c.agent_radius_m + 2 * res):
-            self.map.add_obstacles(xy + fwd * depth + np.outer(lateral, side))
+        lateral = np.linspace(-res, res, 5)
+        self.map.add_obstacles(xy + fwd * (c.agent_radius_m + res) + np.outer(lateral, side))
         self._path = []
         if self._stuck >= c.stuck_limit:
             if self._target is not None:
@@ -247,27 +263,25 @@ class CowAgent:
         m = self.map
         self._since_plan = 0
         r0, r1, c0, c1 = m.crop(pad=3)
-        # navigable cells are traversable; near the agent, free cells in the inflated band are too
-        # (at 5x the cost), so the agent can always leave a tight spot without paths elsewhere
-        # squeezing through gaps narrower than its body
+        # Traversal cost: navigable cells (``agent_radius_m`` clear of obstacles) at full speed from
+        # ``clearance_m`` out and ``min_speed`` at the inflation radius; tighter gaps (down to
+        # ``squeeze_m``) at a twentieth of full speed, so a path squeezes through only when there is
+        # no other way (the map's inflation is coarser than the body); cells the agent has been on
+        # are always traversable, so it can leave any spot it reached.
         from scipy import ndimage
 
         nav = m.navigable[r0:r1, c0:c1]
-        obstacles = m.obstacles[r0:r1, c0:c1]
         ar, ac = m.frame.to_cell(xy)
         ar, ac = ar - r0, ac - c0
         if not (0 <= ar < nav.shape[0] and 0 <= ac < nav.shape[1]):
             self._path = []
             return
-        yy, xx = np.ogrid[:nav.shape[0], :nav.shape[1]]
-        near_agent = (yy - ar) ** 2 + (xx - ac) ** 2 <= (0.6 / m.frame.resolution_m) ** 2
-        trav = nav | (near_agent & ~obstacles)
+        clear_m = ndimage.distance_transform_edt(~m.obstacles[r0:r1, c0:c1]) * m.frame.resolution_m
+        visited = self._visited[r0:r1, c0:c1]
+        trav = nav | visited | (m.explored[r0:r1, c0:c1] & (clear_m >= c.squeeze_m))
         trav[ar, ac] = True
-        # paths keep their distance from obstacles where there is room: full speed from
-        # ``clearance_m`` out, down to ``min_speed`` at the inflation radius
-        clear_m = ndimage.distance_transform_edt(~obstacles) * m.frame.resolution_m
         soft = np.clip((clear_m - c.agent_radius_m) / max(c.clearance_m - c.agent_radius_m, 1e-6), 0.0, 1.0)
-        speed = np.where(nav, c.min_speed + (1.0 - c.min_speed) * soft, 0.1)
+        speed = np.where(nav, c.min_speed + (1.0 - c.min_speed) * soft, np.where(visited, 0.3, 0.05))
         start = np.zeros_like(trav)
         start[ar, ac] = True
         field = geodesic_field(trav, start, m.frame.resolution_m, speed)
@@ -275,7 +289,7 @@ class CowAgent:
         self._look_at = None
         if goal.any():
             near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= c.stop_distance_m - 0.1
-            cand = near & np.isfinite(field) & m.navigable[r0:r1, c0:c1]
+            cand = near & np.isfinite(field) & trav
             for fr, fc in self._failed:  # approach cells that already failed (and their surroundings)
                 cand[max(fr - r0 - 3, 0):max(fr - r0 + 4, 0), max(fc - c0 - 3, 0):max(fc - c0 + 4, 0)] = False
             if cand.any():

@@ -37,6 +37,7 @@ class CowConfig:
     agent_radius_m: float = 0.2  # hard obstacle inflation: body radius 0.18 m + one 2 cm margin
     clearance_m: float = 0.4  # paths slow down (cost more) closer than this to an obstacle
     min_speed: float = 0.35  # the relative speed at agent_radius_m from an obstacle
+    squeeze_m: float = 0.1  # paths may pass this close to obstacles (at a 20x cost) when there is no other way
     stop_distance_m: float = 0.9
     goal_min_cells: int = 3
     min_frontier_cells: int = 15

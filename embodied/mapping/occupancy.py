@@ -105,11 +105,12 @@ class OccupancyMap:
         # obstacles: cells of in-band points
         rows, cols = self.frame.to_cells(world[in_band][:, :2])
         ok = self.frame.inside(rows, cols)
-        # free space: per image column, clear up to the nearest in-band point (else the farthest floor point)
+        # free space: per image column, clear up to the nearest in-band point or, when floor shows
+        # beyond it (under a table, between chair legs, over a low bed), up to the farthest floor point
         horiz = np.hypot(world[..., 0] - cam_xy[0], world[..., 1] - cam_xy[1])
-        block = np.where(in_band, horiz, np.inf).min(axis=0)
+        block = np.where(in_band, horiz, 0.0).min(axis=0, initial=np.inf, where=in_band)
         reach = np.where(floor, horiz, 0.0).max(axis=0)
-        radius = np.minimum(np.where(np.isfinite(block), block, reach), c.max_range_m)
+        radius = np.minimum(np.maximum(np.where(np.isfinite(block), block, 0.0), reach), c.max_range_m)
         rr, cc = self._fov_polygon(intrinsics, T_world_cam, radius)
         self.explored[rr, cc] = True
         self.last_visible = (rr, cc)
