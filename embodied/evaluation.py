@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from embodied.metrics import episode_metrics, summarize
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, Agent, Observation, Simulator
 
-__all__ = ["run_episode", "ResultsLog", "summarize_results", "summary_markdown"]
+__all__ = ["run_episode", "ResultsLog", "summarize_results", "summary_markdown", "comparison_markdown"]
 
 
 def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_steps: int = 500,
@@ -138,4 +138,22 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
     if summary["skipped"]:
         lines += ["", f"Skipped {len(summary['skipped'])} episodes:"]
         lines += [f"- {s['episode_id']}: {s['reason']}" for s in summary["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def comparison_markdown(summaries: Sequence[Mapping[str, Any]]) -> str:
+    """One Markdown table comparing runs: a row per ``summary.json`` (header + overall), with the
+    CLIP weights and the command that reproduces it."""
+    cols = ("success", "spl", "soft_spl", "distance_to_goal_m", "steps")
+    lines = ["| agent | localizer | frontier | CLIP weights | episodes | Success | SPL | SoftSPL | DTG (m) | steps |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    commands = []
+    for i, s in enumerate(summaries, 1):
+        h, o = s["header"], s["overall"]
+        lines.append(f"| {h['agent']} | {h['localizer']} | {h['frontier']} | {h['weights']} | {o.get('episodes', 0)} | "
+                     + " | ".join(f"{o[c]:.3f}" if c != "steps" else f"{o[c]:.0f}" for c in cols) + " |")
+        if h.get("command"):
+            commands.append(f"{i}. `{h['command']}`")
+    if commands:
+        lines += ["", "Rows from:", *commands]
     return "\n".join(lines) + "\n"

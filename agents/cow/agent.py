@@ -94,6 +94,7 @@ class CowAgent:
                                               max_range_m=c.max_range_m, agent_radius_m=c.agent_radius_m), xy)
             self.values = ValueMap(self.map.frame)
             self._visited = np.zeros(self.map.frame.shape, bool)
+            self._dead = np.zeros(self.map.frame.shape, bool)  # frontier cells that looking at did not clear
         floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
         self.map.update(obs.depth, obs.intrinsics, T, floor_z)
         loc = self.last_localization = self.localizer(obs, self.goal)
@@ -212,8 +213,8 @@ class CowAgent:
         m = self.map
         r0, r1, c0, c1 = m.crop(pad=2)
         win = (slice(r0, r1), slice(c0, c1))
-        fr = detect_frontiers(m.explored[win], m.explored[win] & ~m.obstacles[win], m.navigable[win],
-                              self.config.min_frontier_cells)
+        fr = detect_frontiers(m.explored[win], m.explored[win] & ~m.obstacles[win] & ~self._dead[win],
+                              m.navigable[win], self.config.min_frontier_cells)
         fr = [type(f)(f.cells + (r0, c0), (f.target[0] + r0, f.target[1] + c0)) for f in fr]
         return [f for f in fr if f.target not in self._failed]
 
@@ -305,10 +306,11 @@ class CowAgent:
         self._path = [(r + r0, cc + c0) for r, cc in reversed(back)]
 
     def _frontier_target(self, field: np.ndarray, nav: np.ndarray, offset: tuple[int, int]) -> tuple[int, int] | None:
-        """The cell to go to for the chosen frontier: for every frontier, the cheapest reachable
-        navigable cell within ``frontier_reach_m`` of it (one distance transform with indices
-        assigns cells to their nearest frontier); frontiers are ranked by that cost (nearest) or by
-        semantic value (value)."""
+        """The cell to go to for the chosen frontier: its own viewpoint (the navigable cell nearest
+        its centroid) when reachable, else the cheapest reachable navigable cell within
+        ``frontier_reach_m`` of it (one distance transform with indices assigns cells to their
+        nearest frontier). Frontiers are ranked by that cost (nearest) or by semantic value (value).
+        Sets ``_look_at`` to the chosen frontier's centroid."""
         from scipy import ndimage
 
         c, m = self.config, self.map
@@ -326,22 +328,28 @@ class CowAgent:
         for fr, fc in self._failed:
             cand[max(fr - r0 - 3, 0):max(fr - r0 + 4, 0), max(fc - c0 - 3, 0):max(fc - c0 + 4, 0)] = False
         rows, cols = np.nonzero(cand)
-        if len(rows) == 0:
-            return None
         owner = label[ir[rows, cols], ic[rows, cols]]
         cost = field[rows, cols]
         best = None
-        for i in np.unique(owner):
-            k = np.flatnonzero(owner == i)
-            j = k[np.argmin(cost[k])]
-            f = frontiers[i - 1]
+        for i, f in enumerate(frontiers, 1):
+            tr, tc = f.target[0] - r0, f.target[1] - c0
+            if 0 <= tr < field.shape[0] and 0 <= tc < field.shape[1] and np.isfinite(field[tr, tc]):
+                cell, cell_cost = (tr, tc), float(field[tr, tc])  # the frontier's own viewpoint
+            else:  # not reachable: the cheapest reachable cell near the frontier, if any
+                k = np.flatnonzero(owner == i)
+                if len(k) == 0:
+                    continue
+                j = k[np.argmin(cost[k])]
+                cell, cell_cost = (int(rows[j]), int(cols[j])), float(cost[j])
             if c.frontier == "value":
-                key = (-float(self.values.value[f.target]), float(cost[j]))
+                key = (-float(self.values.value[f.target]), cell_cost)
             else:
-                key = (float(cost[j]), -f.size)
+                key = (cell_cost, -f.size)
             if best is None or key < best[0]:
-                best = (key, (int(rows[j]), int(cols[j])), (ir[rows[j], cols[j]] + r0, ic[rows[j], cols[j]] + c0))
-        self._look_at = m.frame.cell_centers(*np.array(best[2]))
+                best = (key, cell, f)
+        if best is None:
+            return None
+        self._look_at = m.frame.cell_centers(*best[2].cells.T).mean(axis=0)
         return best[1]
 
     def _follow(self, xy: np.ndarray, yaw: float) -> Action | None:
@@ -360,10 +368,18 @@ class CowAgent:
         elif dist[-1] > self.config.forward_m / 2:  # the last stretch, shorter than the lookahead
             waypoint = pts[-1]
         else:  # arrived: face the frontier, then it is used up; a goal target failed to satisfy STOP
-            if self._look_at is not None and np.linalg.norm(self._look_at - xy) > m.frame.resolution_m:
-                a = path_to_action(xy, yaw, self._look_at, math.radians(self.config.turn_deg))
-                if a is not Action.MOVE_FORWARD:
-                    return a
+            if self._look_at is not None:
+                if np.linalg.norm(self._look_at - xy) > m.frame.resolution_m:
+                    a = path_to_action(xy, yaw, self._look_at, math.radians(self.config.turn_deg))
+                    if a is not Action.MOVE_FORWARD:
+                        return a
+                # still a frontier after looking at it from here: what is left near the agent
+                # cannot be seen from here (occluded, below the camera's view); drop it
+                r, cc = m.frame.to_cell(xy)
+                k = int(self.config.frontier_reach_m / m.frame.resolution_m)
+                (H, W), r0, c0 = m.frame.shape, max(r - k, 0), max(cc - k, 0)
+                yy, xx = np.ogrid[r0:min(r + k + 1, H), c0:min(cc + k + 1, W)]
+                self._dead[r0:r0 + yy.shape[0], c0:c0 + xx.shape[1]] |= (yy - r) ** 2 + (xx - cc) ** 2 <= k * k
             self._failed.add(self._path[-1])
             self._path = []
             return None

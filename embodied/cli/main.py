@@ -335,9 +335,12 @@ def episodes(split, n, seed, per_house, out) -> None:
 
 
 def _register_subcommands() -> None:
-    from embodied.cli.nav import nav
+    from embodied.cli.data import data
+    from embodied.cli.nav import nav, report
 
     cli.add_command(nav)
+    cli.add_command(report)
+    cli.add_command(data)
 
 
 _register_subcommands()

@@ -266,11 +266,30 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     summary = summarize_results(rows)
     header = {"weights": weights, "agent": agent_name, "localizer": localizer, "frontier": frontier,
               "simulator": sim_name, "split": split if episode_file is None else str(episode_file),
-              "seed": seed, "max_steps": max_steps, "embodied": __version__}
+              "seed": seed, "max_steps": max_steps, "embodied": __version__,
+              "command": _command_line(click.get_current_context())}
     (out / "summary.json").write_text(json.dumps({"header": header, **summary}, indent=1))
     md = summary_markdown(summary, header)
     (out / "summary.md").write_text(md)
     click.echo(md)
+
+
+def _command_line(ctx: click.Context) -> str:
+    """``embodied nav ...`` with every option that differs from its default (reproduces the run)."""
+    import shlex
+
+    parts = ["embodied", ctx.info_name]
+    for p in ctx.command.params:
+        value = ctx.params.get(p.name)
+        if value == p.default or value in (None, (), False) or p.name in ("workers", "use_ray", "video", "out"):
+            continue
+        flag = max(p.opts, key=len)
+        if p.is_flag:
+            parts.append(flag)
+        else:
+            for v in (value if p.multiple else (value,)):
+                parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
 
 
 def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
@@ -315,3 +334,37 @@ def _run_ray(spec: dict[str, Any], jobs: list[tuple], workers: int, record) -> N
     pool = ActorPool([Worker.remote(spec) for _ in range(workers)])
     for row in pool.map_unordered(lambda a, job: a.run.remote(*job), jobs):
         record(row)
+
+
+@click.command("report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Replace the table between '<!-- nav-results:start -->' and '<!-- nav-results:end -->' "
+                   "in this file.")
+def report(runs, readme) -> None:
+    """Compare finished `embodied nav` runs: one Markdown table (Success, SPL, SoftSPL, DTG,
+    steps) with the CLIP weights and the command of each run.
+
+    \b
+    Examples:
+      embodied report outputs/nav/*
+      embodied report outputs/nav/random-* outputs/nav/cow-* --readme README.md
+    """
+    from embodied.evaluation import comparison_markdown
+
+    summaries = []
+    for run in runs:
+        path = run / "summary.json"
+        if not path.exists():
+            raise ConfigError(f"{run} has no summary.json (is it an `embodied nav` output folder that finished?)")
+        summaries.append(json.loads(path.read_text()))
+    table = comparison_markdown(summaries)
+    click.echo(table)
+    if readme is not None:
+        start, end = "<!-- nav-results:start -->", "<!-- nav-results:end -->"
+        text = readme.read_text()
+        if start not in text or end not in text:
+            raise ConfigError(f"{readme} has no '{start}' ... '{end}' markers to put the table between")
+        head, rest = text.split(start, 1)
+        readme.write_text(head + start + "\n" + table + end + rest.split(end, 1)[1])
+        click.echo(f"updated {readme}")

@@ -1,6 +1,7 @@
 """Agents on the built-in simulator, localizers on a tiny model, the nav runner end to end."""
 
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -149,6 +150,45 @@ def test_nav_runner_resume_and_same_seed_same_metrics(tmp_path):
     # a different configuration in the same folder is refused
     res = _nav(tmp_path / "b", "--agent", "random")
     assert res.exit_code == 2 and "different configuration" in res.output
+    # the header's command reproduces the run: rerunning it in a new folder gives the same rows
+    cmd = summary["header"]["command"]
+    assert cmd.startswith("embodied nav ") and "--max-steps 40" in cmd and "--out" not in cmd
+    res = CliRunner().invoke(cli, [*shlex.split(cmd)[1:], "--workers", "1", "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    third = [json.loads(x) for x in (tmp_path / "c" / "results.jsonl").read_text().splitlines()]
+    assert sorted(map(json.dumps, map(strip, third))) == sorted(map(json.dumps, map(strip, other)))
+
+
+def test_nav_report_table_and_readme(tmp_path):
+    assert _nav(tmp_path / "cow").exit_code == 0
+    assert _nav(tmp_path / "rnd", "--agent", "random").exit_code == 0
+    readme = tmp_path / "README.md"
+    readme.write_text("# t\n<!-- nav-results:start -->\nold\n<!-- nav-results:end -->\ntail\n")
+    res = CliRunner().invoke(cli, ["report", str(tmp_path / "cow"), str(tmp_path / "rnd"), "--readme", str(readme)])
+    assert res.exit_code == 0, res.output
+    text = readme.read_text()
+    assert "old" not in text and text.endswith("<!-- nav-results:end -->\ntail\n")
+    rows = [line for line in text.splitlines() if line.startswith("| cow") or line.startswith("| random")]
+    assert len(rows) == 2
+    for row, run in zip(rows, ("cow", "rnd")):
+        overall = json.loads((tmp_path / run / "summary.json").read_text())["overall"]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert float(cells[5]) == pytest.approx(overall["success"], abs=5e-4)
+        assert float(cells[6]) == pytest.approx(overall["spl"], abs=5e-4)
+    assert "1. `embodied nav" in text and "2. `embodied nav" in text and "--agent random" in text
+    res = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "no summary.json" in res.output
+
+
+def test_nav_cow_overrides(tmp_path):
+    res = _nav(tmp_path / "a", "--cow", "clearance_m=0.5", "--cow", "spin=false", "-n", "1")
+    assert res.exit_code == 0, res.output
+    cow = json.loads((tmp_path / "a" / "config.json").read_text())["spec"]["cow"]
+    assert cow["clearance_m"] == 0.5 and cow["spin"] is False
+    res = _nav(tmp_path / "b", "--cow", "clearence_m=0.5")
+    assert res.exit_code == 2 and "did you mean 'clearance_m'" in res.output
+    res = _nav(tmp_path / "c", "--cow", "clearance_m")
+    assert res.exit_code == 2 and "KEY=VALUE" in res.output
 
 
 def test_nav_bad_inputs(tmp_path, episodes):

@@ -1,0 +1,130 @@
+"""``embodied data``: multi-view training data (MIMIC pair mining; Objaverse ingestion and rendering).
+
+Other commands join this group with ``data.add_command(...)``; ``from embodied.cli.data import data``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from embodied.errors import ConfigError
+
+__all__ = ["data", "parse_seeds", "parse_overrides"]
+
+
+@click.group("data")
+def data() -> None:
+    """Multi-view training data: mine MIMIC image pairs from videos and simulators."""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-3,8,10-11' -> [0, 1, 2, 3, 8, 10, 11] (inclusive ranges, order kept, duplicates dropped)."""
+    out: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            lo, _, hi = part.partition("-")
+            rng = range(int(lo), int(hi) + 1) if hi else [int(lo)]
+            out += [s for s in rng if s not in out]
+    except ValueError:
+        raise ConfigError(f"bad seed list '{text}': use numbers and inclusive ranges, e.g. 0-9 or 0-3,8") from None
+    if not out or min(out) < 0:
+        raise ConfigError(f"bad seed list '{text}': give at least one seed >= 0, e.g. 0-9")
+    return out
+
+
+def parse_overrides(items: tuple[str, ...]) -> dict:
+    """('overlap_min=0.4', 'resize="crop"', 'resize=crop') -> {...}: values are JSON, else plain strings."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE (a MiningConfig field), got '{item}'")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+@data.command("mine")
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--source-name", default=None, help="Source name of INPUTS (default: the folder's name).")
+@click.option("--sim", "sims", type=click.Choice(["builtin", "habitat"]), multiple=True,
+              help="Also mine synthetic panoramas: built-in houses (--houses) or habitat scenes (--habitat-scene).")
+@click.option("--houses", default="0-9", show_default=True, help="Built-in house seeds, e.g. 0-99 or 3,5,8.")
+@click.option("--habitat-scene", "habitat_scenes", multiple=True, help="habitat scene file (repeatable).")
+@click.option("--scene-dataset-config", default=None, help="habitat *.scene_dataset_config.json.")
+@click.option("--samples-per-scene", type=click.IntRange(min=1), default=None,
+              help="Panorama samples per scene (each gives at most one pair). [default: 20]")
+@click.option("--gap", "gap_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Video frame gap in seconds. [default: 1.0]")
+@click.option("--gap-frames", type=click.IntRange(min=1), default=None, help="Video frame gap in frames instead.")
+@click.option("--format", "fmt", type=click.Choice(["mimic", "wds", "both"]), default=None,
+              help="MIMIC folders, WebDataset shards (+ parquet index) or both. [default: both]")
+@click.option("--epipolar", is_flag=True, default=None, help="Also require a fundamental matrix (beyond MIMIC).")
+@click.option("--seed", type=int, default=None, help="Pixel sampling and synthetic randomness. [default: 0]")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Any MiningConfig field, e.g. --set overlap_min=0.4 --set resize=crop (repeatable).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON MiningConfig (e.g. the 'config' of an earlier run's config.json); options override it.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count).")
+@click.option("--ray", "use_ray", is_flag=True, help="Run on a Ray cluster (RAY_ADDRESS, else a local one).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: outputs/mining/<sources>).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config, samples_per_scene, gap_s,
+         gap_frames, fmt, epipolar, seed, overrides, config_file, workers, use_ray, out, no_progress) -> None:
+    """Mine MIMIC pairs (two views, 50-75% patch overlap, patch correspondences).
+
+    INPUTS are video files, folders of frames, or folders holding either (searched recursively).
+    Every sequence is mined once; rerunning the same command after an interruption finishes the job
+    without losing or repeating pairs. Writes the MIMIC layout (mimic/<source>/<sequence>/<pair>/),
+    WebDataset shards with index.parquet, summary.json and contact_sheet.png.
+
+    \b
+    Examples:
+      embodied data mine videos/ --out outputs/mining/videos
+      embodied data mine clip.mp4 --gap-frames 15 --format mimic
+      embodied data mine --sim builtin --houses 0-99 --samples-per-scene 50 --workers 8
+      embodied data mine --sim habitat --habitat-scene hm3d/00800/xyz.basis.glb
+      embodied data mine videos/ --ray --workers 64 --set overlap_min=0.4 --epipolar
+    """
+    from datasets3d.mining import MiningConfig, builtin_sequences, discover, habitat_sequences, run_mining
+
+    base = MiningConfig()
+    if config_file is not None:
+        from embodied.config import config_from_dict
+
+        try:
+            loaded = json.loads(config_file.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--config {config_file} is not valid JSON: {exc}") from exc
+        base = config_from_dict(MiningConfig, loaded.get("config", loaded) if isinstance(loaded, dict) else {})
+    if gap_s is not None and gap_frames is not None:
+        raise ConfigError("give --gap (seconds) or --gap-frames, not both")
+    opts = {"samples_per_scene": samples_per_scene, "gap_s": gap_s, "gap_frames": gap_frames, "format": fmt,
+            "epipolar": True if epipolar else None, "seed": seed}
+    config = base.with_overrides({**{k: v for k, v in opts.items() if v is not None}, **parse_overrides(overrides)})
+
+    sequences = discover(inputs, source_name) if inputs else []
+    if "builtin" in sims:
+        sequences += builtin_sequences(parse_seeds(houses))
+    if "habitat" in sims:
+        if not habitat_scenes:
+            raise ConfigError("--sim habitat needs --habitat-scene FILE (repeatable)")
+        sequences += habitat_sequences(habitat_scenes, scene_dataset_config)
+    elif habitat_scenes:
+        raise ConfigError("--habitat-scene is used with --sim habitat")
+    if not sequences:
+        raise ConfigError("nothing to mine: give video files or folders of frames, or --sim builtin / --sim habitat")
+    if out is None:
+        names = sorted({s.source for s in sequences})
+        out = Path("outputs/mining") / "-".join(names)[:80]
+    click.echo(f"{len(sequences)} sequence(s) from {', '.join(sorted({s.source for s in sequences}))} -> {out}")
+    summary = run_mining(sequences, config, out, workers=workers, use_ray=use_ray, progress=not no_progress,
+                         echo=click.echo)
+    click.echo(f"pairs: {summary['pairs_kept']} | index: {out / 'index.parquet'} | summary: {out / 'summary.json'}"
+               + (f" | contact sheet: {out / summary['contact_sheet']}" if summary.get("contact_sheet") else ""))
