@@ -1,15 +1,17 @@
-"""Helpers for frozen dataclass configs: strict ``from_dict`` and plain-JSON ``to_dict``."""
+"""Helpers for frozen dataclass configs: strict ``from_dict``, plain-JSON ``to_dict`` and
+``KEY=VALUE`` command-line overrides."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from embodied.errors import ConfigError
 
-__all__ = ["config_from_dict", "config_to_dict"]
+__all__ = ["config_from_dict", "config_to_dict", "parse_overrides"]
 
 C = TypeVar("C")
 
@@ -35,3 +37,18 @@ def config_from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
 def config_to_dict(cfg: Any, *, version: int = 1) -> dict[str, Any]:
     """Plain-JSON dict of a dataclass config, with ``type`` and ``version`` keys first."""
     return {"type": type(cfg).__name__, "version": version, **dataclasses.asdict(cfg)}
+
+
+def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, Any]:
+    """``("a=1", "b=true", "c=patch")`` -> ``{"a": 1, "b": True, "c": "patch"}``: values are JSON,
+    else plain strings. ``option`` names the command-line option in the error for a bad item."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} expects KEY=VALUE, got '{item}'")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out

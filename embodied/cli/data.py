@@ -10,14 +10,16 @@ from pathlib import Path
 
 import click
 
+from embodied.config import parse_overrides
 from embodied.errors import ConfigError
 
-__all__ = ["data", "parse_seeds", "parse_overrides"]
+__all__ = ["data", "parse_seeds"]
 
 
 @click.group("data")
 def data() -> None:
-    """Multi-view training data: mine MIMIC image pairs from videos and simulators."""
+    """Multi-view training data: mine MIMIC image pairs from videos and simulators; ingest
+    Objaverse-XL assets and render them from many views."""
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -32,20 +34,6 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError(f"bad seed list '{text}': use numbers and inclusive ranges, e.g. 0-9 or 0-3,8") from None
     if not out or min(out) < 0:
         raise ConfigError(f"bad seed list '{text}': give at least one seed >= 0, e.g. 0-9")
-    return out
-
-
-def parse_overrides(items: tuple[str, ...]) -> dict:
-    """('overlap_min=0.4', 'resize="crop"', 'resize=crop') -> {...}: values are JSON, else plain strings."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE (a MiningConfig field), got '{item}'")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
     return out
 
 
@@ -128,3 +116,13 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
                          echo=click.echo)
     click.echo(f"pairs: {summary['pairs_kept']} | index: {out / 'index.parquet'} | summary: {out / 'summary.json'}"
                + (f" | contact sheet: {out / summary['contact_sheet']}" if summary.get("contact_sheet") else ""))
+
+
+def _register() -> None:
+    from embodied.cli.data_assets import ingest, render
+
+    data.add_command(ingest)
+    data.add_command(render)
+
+
+_register()

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from embodied import __version__
+from embodied.config import parse_overrides
 from embodied.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
         raise ConfigError(f"--sim {sim_name} needs --episode-file (episodes are only generated for the built-in sim)")
 
     cow = {"localizer": localizer, "frontier": frontier, "turn_deg": 30.0, "forward_m": 0.25,
-           **_parse_overrides(cow_overrides)}
+           **parse_overrides(cow_overrides, "--cow")}
     if agent_name != "random":  # fail here, before any worker, on an unknown field or a bad value
         from agents.cow import CowConfig
         from embodied.config import config_from_dict
@@ -290,20 +291,6 @@ def _command_line(ctx: click.Context) -> str:
             for v in (value if p.multiple else (value,)):
                 parts += [flag, shlex.quote(str(v))]
     return " ".join(parts)
-
-
-def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
-    """``("a=1", "b=true", "c=patch")`` -> ``{"a": 1, "b": True, "c": "patch"}`` (JSON values, else strings)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--cow expects KEY=VALUE, got '{item}'")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
 
 
 def _weights_label(spec: dict[str, Any]) -> str:
