@@ -150,7 +150,8 @@ def comparison_markdown(summaries: Sequence[Mapping[str, Any]]) -> str:
     commands = []
     for i, s in enumerate(summaries, 1):
         h, o = s["header"], s["overall"]
-        lines.append(f"| {h['agent']} | {h['localizer']} | {h['frontier']} | {h['weights']} | {o.get('episodes', 0)} | "
+        loc, front = (h["localizer"], h["frontier"]) if h["agent"] != "random" else ("-", "-")
+        lines.append(f"| {h['agent']} | {loc} | {front} | {h['weights']} | {o.get('episodes', 0)} | "
                      + " | ".join(f"{o[c]:.3f}" if c != "steps" else f"{o[c]:.0f}" for c in cols) + " |")
         if h.get("command"):
             commands.append(f"{i}. `{h['command']}`")
