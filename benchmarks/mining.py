@@ -1,7 +1,7 @@
 """Speed of MIMIC pair testing on one core: the vectorised miner side by side with the reference procedure.
 
-Frames: a real video (default ``/work/shared/assets/videos/cotracker_apple/apple.mp4``, 1296 x 720 at
-10 fps, 50 frames) decoded and resized to 224 x 224 as the miner does. Pairs: every (i, j) with
+Frames: a real video (default ``../shared/assets/videos/cotracker_apple/apple.mp4``, beside the repository;
+1296 x 720 at 10 fps, 50 frames) decoded and resized to 224 x 224 as the miner does. Pairs: every (i, j) with
 1 <= j - i <= ``--max-gap`` frames, evenly thinned to ``--pairs`` pairs; the same pairs for every method.
 
 Methods (all pinned to one CPU core, OpenCV single-threaded):
@@ -40,7 +40,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-VIDEO = "/work/shared/assets/videos/cotracker_apple/apple.mp4"
+VIDEO = str(Path(__file__).resolve().parents[2] / "shared" / "assets" / "videos" / "cotracker_apple" / "apple.mp4")
 STAGES = ("features", "matching", "ransac", "voting")
 
 

@@ -486,12 +486,16 @@ def xl_annotations(download_dir: str | os.PathLike, sources: Sequence[str] = XL_
         raise ConfigError(f"unknown Objaverse-XL sources {unknown}; choose from {', '.join(XL_SOURCES)}")
     d = str(Path(download_dir).expanduser())
     online = _online(sources, offline)
+    absent = [f"{src}/{src}.parquet" for src in sources
+              if not (Path(d) / src / f"{src}.parquet").is_file() and not online[src]]
+    if absent:  # all of them in one message: seeding one file at a time is tedious
+        why = "--offline was given" if offline else "the network is unreachable"
+        names = ", ".join(f"'{a.split('/')[0]}'" for a in absent)
+        raise ObjaverseCacheError(f"Objaverse-XL annotations for {names} are not cached in {d} and {why}: "
+                                  f"{_seed_hint(d, absent)}")
     frames = []
     for src in sources:
         rel = f"{src}/{src}.parquet"
-        if not (Path(d) / rel).is_file() and not online[src]:
-            raise ObjaverseCacheError(f"Objaverse-XL annotations for '{src}' are not cached at {Path(d) / rel} and "
-                                      f"the network is unreachable: {_seed_hint(d, [rel])}")
         try:
             with _quiet_objaverse():
                 df = getattr(oxl, _XL_CLASSES[src]).get_annotations(download_dir=d)
@@ -788,16 +792,9 @@ class IngestReport:
 
 def write_manifest(path: str | os.PathLike, records: Iterable[AssetRecord]) -> Path:
     """Write records as JSON lines, atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        for r in records:
-            f.write(json.dumps(r.to_dict(), sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    from datasets3d.runs import atomic_write
+
+    return atomic_write(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records).encode())
 
 
 def read_manifest(path: str | os.PathLike) -> tuple[list[AssetRecord], list[dict[str, Any]]]:

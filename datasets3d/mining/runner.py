@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence as Seq
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, mine_sequence
 from datasets3d.mining.sources import Sequence
 from datasets3d.mining.writer import PairWriter, summarize, summary_table, write_index
+from datasets3d.runs import TMP_GLOB, atomic_write, check_run_config, init_ray
 from datasets3d.shards import ShardPosition
 
 __all__ = ["run_mining", "load_done"]
@@ -44,10 +45,11 @@ def _init_worker(config: dict[str, Any]) -> None:
     from datasets3d.mining.overlap import OverlapTester
 
     _WORKER["tester"] = OverlapTester(config_from_dict(MiningConfig, config))
+    _WORKER["config"] = config
 
 
 def _mine_job(seq: dict[str, Any], config: dict[str, Any]) -> UnitResult:
-    if "tester" not in _WORKER:
+    if _WORKER.get("config") != config:  # first job here, or a Ray worker reused by a run with other settings
         _init_worker(config)
     tester = _WORKER["tester"]
     return mine_sequence(Sequence.from_dict(seq), tester.config, tester)
@@ -62,30 +64,12 @@ def load_done(out: str | os.PathLike) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _check_config(out: Path, config: MiningConfig, sequences: Seq[Sequence], version: str) -> None:
-    path = out / "config.json"
-    cfg = config_to_dict(config)
-    if path.exists():
-        try:
-            old = json.loads(path.read_text()).get("config")
-        except json.JSONDecodeError:
-            old = None
-        if old is not None and json.loads(json.dumps(old)) != json.loads(json.dumps(cfg)):
-            diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
-            raise ConfigError(f"{out} holds pairs mined with a different configuration (differs in: {', '.join(diff)}); "
-                              "use another --out, or delete the folder to start over")
-    from datasets3d.mining.writer import atomic_write
-
-    atomic_write(path, json.dumps({"embodied": version, "seed": config.seed, "config": cfg,
-                                   "sequences": [s.to_dict() for s in sequences]}, indent=1).encode())
-
-
 def _results(todo: list[Sequence], config: MiningConfig, workers: int, use_ray: bool) -> Iterator[UnitResult]:
     """Mined sequences in the order of ``todo``."""
     cfg = config_to_dict(config)
     jobs = [(s.to_dict(), cfg) for s in todo]
     if use_ray:
-        yield from _ray_results(jobs, workers)
+        yield from _ray_results(todo, jobs, workers)
     elif workers <= 1 or len(todo) <= 1:
         from datasets3d.mining.overlap import OverlapTester
 
@@ -93,37 +77,85 @@ def _results(todo: list[Sequence], config: MiningConfig, workers: int, use_ray: 
         for s in todo:
             yield mine_sequence(s, config, tester)
     else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        yield from _pool_results(todo, jobs, workers, cfg)
 
-        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(cfg,))
+
+_JOB = _mine_job
+"""What a worker process runs per sequence (replaceable in tests, e.g. by a job that crashes)."""
+
+_DIED = ("the worker process died while mining this sequence, also when it ran alone (a crash in the video "
+         "decoder, or out of memory); check the file with ffprobe, re-encode it or leave it out")
+
+
+def _pool_results(todo: list[Sequence], jobs: list[tuple], workers: int, cfg: dict[str, Any]) -> Iterator[UnitResult]:
+    """Mined sequences in order from spawned worker processes. A worker that dies (a segfault in a
+    decoder, an OOM kill) breaks the pool: the first unfinished sequence is then mined again alone in a
+    fresh process (so a sequence is blamed only when it kills a process by itself) and recorded as an
+    error if that dies too; the pool is restarted for the rest and the run goes on."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("spawn")
+
+    def pool_of(n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(cfg,))
+
+    i = 0
+    while i < len(todo):
+        pool = pool_of(min(workers, len(todo) - i))
+        broken = False
         try:
-            futures = [pool.submit(_mine_job, *job) for job in jobs]
+            futures = [pool.submit(_JOB, *job) for job in jobs[i:]]
             for fut in futures:  # in order; later sequences finish meanwhile
-                yield fut.result()
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    break
+                yield res
+                i += 1
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if broken:
+            log.warning("a mining worker died; mining %s again on its own", todo[i].unit_id)
+            alone = pool_of(1)
+            try:
+                res = alone.submit(_JOB, *jobs[i]).result()
+            except BrokenProcessPool:
+                res = UnitResult(todo[i], status="error", error=_DIED)
+            finally:
+                alone.shutdown(wait=True, cancel_futures=True)
+            yield res
+            i += 1
 
 
-def _ray_results(jobs: list[tuple], workers: int) -> Iterator[UnitResult]:
-    from embodied._optional import require
-
-    ray = require("ray", extra="ray", purpose="--ray")
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
-
-    @ray.remote(num_cpus=1)
-    class MiningWorker:
-        def __init__(self, config):
-            _init_worker(config)
-
-        def run(self, seq, config):
-            return _mine_job(seq, config)
-
-    from ray.util import ActorPool
-
-    pool = ActorPool([MiningWorker.remote(jobs[0][1]) for _ in range(max(1, min(workers, len(jobs))))])
-    yield from pool.map(lambda actor, job: actor.run.remote(*job), jobs)
+def _ray_results(todo: list[Sequence], jobs: list[tuple], workers: int) -> Iterator[UnitResult]:
+    """Mined sequences in order from Ray tasks, at most ``workers`` running at once (each worker process
+    keeps its OverlapTester between tasks). A task that fails (its worker died, the node was lost) is
+    recorded as the sequence's error; no retries, the run goes on."""
+    ray = init_ray()
+    task = ray.remote(max_retries=0, num_cpus=1)(_JOB)
+    pending = deque(range(len(jobs)))
+    running: dict[Any, int] = {}
+    finished: dict[int, UnitResult] = {}
+    nxt = 0
+    while nxt < len(jobs):
+        while pending and len(running) < max(1, workers):
+            k = pending.popleft()
+            running[task.remote(*jobs[k])] = k
+        ready, _ = ray.wait(list(running), num_returns=1)
+        for ref in ready:
+            k = running.pop(ref)
+            try:
+                finished[k] = ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - a dead worker or lost node: this sequence's error
+                why = " ".join(str(exc).split())[:300]
+                finished[k] = UnitResult(todo[k], status="error",
+                                         error=f"the Ray task mining this sequence failed: {type(exc).__name__}: {why}")
+        while nxt in finished:  # in order; later sequences wait in the buffer
+            yield finished.pop(nxt)
+            nxt += 1
 
 
 def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.PathLike, *,
@@ -147,11 +179,18 @@ def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.Pat
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         raise ConfigError(f"sequences must be unique; repeated: {', '.join(dup)}")
+    if any(s.kind == "habitat" for s in sequences):
+        # checked before anything runs: a missing package is not a bad input, and recording it as each
+        # sequence's error would make the rerun after installing it skip them
+        from embodied._optional import require
+
+        require("habitat_sim", purpose="mining habitat scenes")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".*.tmp-*"):  # temporary files of a killed run's atomic writes
+    for stale in out.glob(TMP_GLOB):  # temporary files of a killed run's atomic writes
         stale.unlink(missing_ok=True)
-    _check_config(out, config, sequences, __version__)
+    check_run_config(out, {"embodied": __version__, "seed": config.seed, "config": config_to_dict(config),
+                           "sequences": [s.to_dict() for s in sequences]}, "pairs mined")
     t0 = time.perf_counter()
 
     records = load_done(out)
@@ -205,8 +244,6 @@ def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.Pat
     if config.contact_sheet_pairs:
         sheet = _contact_sheet(out, records, config)
         summary["contact_sheet"] = sheet.name if sheet else None
-    from datasets3d.mining.writer import atomic_write
-
     atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
     if echo is not None:
         echo(summary_table(summary))
@@ -234,8 +271,6 @@ def _contact_sheet(out: Path, records: list[dict[str, Any]], config: MiningConfi
     path = out / "contact_sheet.png"
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(contact_sheet(panels)[..., ::-1]))
     if ok:
-        from datasets3d.mining.writer import atomic_write
-
         atomic_write(path, buf.tobytes())
     return path
 

@@ -52,6 +52,12 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 KINDS = ("video", "frames", "builtin", "habitat")
 
+# OpenCV's FFmpeg would print its own lines for a corrupt or truncated file ("moov atom not found",
+# "Invalid NAL unit size") between the progress bar and the summary; the problem is recorded in the
+# sequence's result with what to do, so FFmpeg is kept quiet (read before the first VideoCapture;
+# set OPENCV_FFMPEG_LOGLEVEL yourself to see them).
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 
 class SourceError(EmbodiedError, ValueError):
     """An input cannot be mined: unreadable or corrupt video, no frames, too few frames."""

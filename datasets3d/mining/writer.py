@@ -37,26 +37,15 @@ import numpy as np
 from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, corresponding_npy
 from datasets3d.mining.sources import Sequence
+from datasets3d.runs import atomic_write
 from datasets3d.shards import ShardPosition, ShardWriter
 
 __all__ = ["PairWriter", "INDEX_COLUMNS", "write_index", "read_index", "summarize", "summary_table",
-           "atomic_write"]
+           "atomic_write"]  # atomic_write lives in datasets3d.runs (re-exported here)
 
 SHARD_PREFIX = "pairs"
 INDEX_COLUMNS = ("key", "source", "sequence", "pair", "frame0", "frame1", "overlap", "n_corresponding", "n_matches",
                  "n_inliers", "sha256", "folder", "shard")
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file + fsync + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
 
 
 class PairWriter:
@@ -207,6 +196,7 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         if n:
             lines.append(f"{'dropped: ' + reason:<26}{n:>9}{n / tested:>9.1%}")
     lines.append(f"{'total tested':<26}{summary['pairs_tested']:>9}")
-    for e in summary["errors"]:
-        lines.append(f"{e['status']}: {e['unit']}: {e['error']}")
+    if summary["errors"]:
+        lines.append(f"{len(summary['errors'])} sequence(s) with problems (recorded in summary.json):")
+        lines += [f"- {e['unit']} ({e['status']}): {e['error']}" for e in summary["errors"]]
     return "\n".join(lines)

@@ -36,6 +36,7 @@ from embodied.errors import ConfigError
 
 from datasets3d.objaverse import AssetRecord
 from datasets3d.rendering.config import BACKENDS, DEPTH_UNITS_PER_M, RenderConfig, texture_limit_px
+from datasets3d.runs import TMP_GLOB, atomic_write, check_run_config, init_ray
 
 log = logging.getLogger(__name__)
 
@@ -244,10 +245,7 @@ def _run_ray(jobs: Sequence[dict[str, Any]], workers: int, timeout_s: float | No
              record: Callable[[dict[str, Any]], None]) -> None:
     """One Ray task per object (no retries), at most ``workers`` in flight; a task past ``timeout_s``
     is cancelled with force (its worker is killed). ``out_dir`` must be on storage all nodes share."""
-    from embodied._optional import require
-
-    ray = require("ray", extra="ray", purpose="--ray")
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
+    ray = init_ray()
     task = ray.remote(max_retries=0, num_cpus=1)(render_one)
     pending = deque(jobs)
     running: dict[Any, tuple[dict[str, Any], float]] = {}
@@ -364,14 +362,9 @@ def render_objects(records: Sequence[AssetRecord], out_dir: str | os.PathLike, c
     lock = _lock(out)
     try:
         run_cfg = {"config": config_to_dict(config), "embodied": _version(), "seed": config.seed}
-        cfg_path = out / "config.json"
-        if cfg_path.exists():
-            old = json.loads(cfg_path.read_text()).get("config")
-            if old != run_cfg["config"]:
-                raise ConfigError(f"{out} holds renders of a different configuration; use another --out or delete it")
-        tmp = cfg_path.with_name("config.json.tmp")
-        tmp.write_text(json.dumps(run_cfg, indent=1))
-        os.replace(tmp, cfg_path)
+        for stale in out.glob(TMP_GLOB):  # temporary files of a killed run's atomic writes
+            stale.unlink(missing_ok=True)
+        check_run_config(out, run_cfg, "renders made")
 
         results = ResultsLog(out / "results.jsonl")
         latest = {r["uid"]: r for r in results.rows() if "uid" in r}
@@ -417,9 +410,7 @@ def render_objects(records: Sequence[AssetRecord], out_dir: str | os.PathLike, c
             ok = [r["uid"] for r in rows if r["status"] == "ok" and (out / "objects" / r["uid"]).is_dir()]
             paths = write_shards(out / "objects", ok, out / "shards", objects_per_shard)
             summary["shards"] = [p.name for p in paths]
-        tmp = out / "summary.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=1))
-        os.replace(tmp, out / "summary.json")
+        atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
         return summary
     finally:
         lock.close()

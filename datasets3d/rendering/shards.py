@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from datasets3d.runs import TMP_GLOB, atomic_write
+
 __all__ = ["write_shards", "SHARD_PATTERN"]
 
 SHARD_PATTERN = "shard-{:06d}.tar"
@@ -77,6 +79,8 @@ def write_shards(objects_dir: str | os.PathLike, uids: Sequence[str], shard_dir:
     shard_dir.mkdir(parents=True, exist_ok=True)
     for stale in shard_dir.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    for stale in shard_dir.glob(TMP_GLOB):  # index.json's temporary file, from a killed run
+        stale.unlink(missing_ok=True)
     index_path = shard_dir / "index.json"
     try:
         old = {s["name"]: s for s in json.loads(index_path.read_text())["shards"]}
@@ -98,7 +102,5 @@ def write_shards(objects_dir: str | os.PathLike, uids: Sequence[str], shard_dir:
     for extra in shard_dir.glob("shard-*.tar"):
         if extra not in paths:
             extra.unlink()
-    tmp = index_path.with_name("index.json.tmp")
-    tmp.write_text(json.dumps({"objects_per_shard": objects_per_shard, "shards": entries}, indent=1))
-    os.replace(tmp, index_path)
+    atomic_write(index_path, json.dumps({"objects_per_shard": objects_per_shard, "shards": entries}, indent=1).encode())
     return paths

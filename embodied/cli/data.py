@@ -19,7 +19,22 @@ __all__ = ["data", "parse_seeds"]
 @click.group("data")
 def data() -> None:
     """Multi-view training data: mine MIMIC image pairs from videos and simulators; ingest
-    Objaverse-XL assets and render them from many views."""
+    Objaverse-XL assets and render them from many views.
+
+    mine and render are resumable: rerun the same command after an interruption (even kill -9) and
+    it finishes the job without losing or repeating output (ingest rewrites its manifest each run).
+    Bad inputs (corrupt videos, broken meshes, unsafe archive members) are recorded in the output
+    folder and the job goes on. mine and render take --ray to run on a Ray cluster (RAY_ADDRESS,
+    else a local one). `embodied data COMMAND --help` for more.
+
+    \b
+    Examples:
+      embodied data mine videos/ --out outputs/mining/videos
+      embodied data mine --sim builtin --houses 0-99 --samples-per-scene 50 --workers 8
+      embodied data ingest --xl-dir ~/.objaverse --source smithsonian --commercial-only --limit 100
+      embodied data ingest --local ~/meshes --local-license cc-by-4.0 --out outputs/objaverse
+      embodied data render outputs/objaverse/manifest.jsonl --size 256 --views 12
+    """
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -116,6 +131,13 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
                          echo=click.echo)
     click.echo(f"pairs: {summary['pairs_kept']} | index: {out / 'index.parquet'} | summary: {out / 'summary.json'}"
                + (f" | contact sheet: {out / summary['contact_sheet']}" if summary.get("contact_sheet") else ""))
+    seqs = summary["sequences"]
+    if seqs["done"] and seqs["error"] == seqs["done"]:  # nothing could be read at all: fail the command
+        from datasets3d.mining import SourceError
+
+        first = summary["errors"][0]
+        raise SourceError(f"no sequence could be mined: all {seqs['done']} failed (listed in {out / 'summary.json'}); "
+                          f"first: {first['unit']}: {first['error']}")
 
 
 def _register() -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from embodied.errors import ConfigError
+
 __all__ = ["ingest", "render"]
 
 
@@ -86,7 +88,7 @@ def ingest(local, local_license, xl_dir, v1_dir, v1_uids, sources, file_types, l
     _echo_problems(report.problems, out / "ingest_errors.jsonl")
     if not report.records:
         first = report.problems[0]["error"] if report.problems else "no mesh files found"
-        raise click.ClickException(f"no objects ingested: {first}")
+        raise ConfigError(f"no objects ingested: {first}")
 
 
 @click.command("render")
@@ -95,13 +97,13 @@ def ingest(local, local_license, xl_dir, v1_dir, v1_uids, sources, file_types, l
               show_default=True, help="Output folder (objects/, shards/, results.jsonl, summary.json).")
 @click.option("--backend", type=click.Choice(["raycast", "blender"]), default="raycast", show_default=True,
               help="raycast: built-in CPU ray caster; blender: Cycles through bpy (extra [blender]).")
-@click.option("--views", type=click.IntRange(min=1), default=12, show_default=True)
+@click.option("--views", type=click.IntRange(min=1), default=12, show_default=True, help="Views per object.")
 @click.option("--size", type=click.IntRange(min=8), default=512, show_default=True, help="Image width and height (px).")
 @click.option("--cameras", type=click.Choice(["zero123", "ring", "hemisphere"]), default="zero123",
               show_default=True, help="zero123: random on a shell; hemisphere: upper half only; ring: fixed circle.")
 @click.option("--radius", nargs=2, type=float, default=(1.5, 2.2), show_default=True,
               help="Camera distance range (zero123, hemisphere).")
-@click.option("--ring-radius", type=float, default=2.0, show_default=True)
+@click.option("--ring-radius", type=float, default=2.0, show_default=True, help="Camera distance (ring).")
 @click.option("--ring-elevation", "ring_elevation_deg", type=float, default=20.0, show_default=True,
               help="Ring elevation (deg).")
 @click.option("--up-axis", type=click.Choice(["auto", "y", "z"]), default="auto", show_default=True,
@@ -109,15 +111,18 @@ def ingest(local, local_license, xl_dir, v1_dir, v1_uids, sources, file_types, l
 @click.option("--max-texture", "max_texture_px", type=click.IntRange(min=0), default=0, show_default=True,
               help="Reduce textures to at most this many pixels a side (0: 4x the image size).")
 @click.option("--samples", type=click.IntRange(min=1), default=32, show_default=True, help="Cycles samples (blender).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Camera sampling (with each object's sha256: results do not depend on order or workers).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: CPU count; 0 = in this process, no timeout).")
 @click.option("--ray", "use_ray", is_flag=True, help="Run on a Ray cluster (RAY_ADDRESS); --out must be shared.")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
               help="Seconds per object before its worker is killed (0 = none).")
 @click.option("--shards/--no-shards", default=True, show_default=True, help="Also write WebDataset shards.")
-@click.option("--objects-per-shard", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--contact-sheet/--no-contact-sheet", default=True, show_default=True)
+@click.option("--objects-per-shard", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Objects per WebDataset shard (one sample per view).")
+@click.option("--contact-sheet/--no-contact-sheet", default=True, show_default=True,
+              help="contact.png (all views) in each object folder.")
 @click.option("--retry-failed", is_flag=True, help="Render again objects that failed or timed out before.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many objects.")
 @click.option("--license", "license_name", default="unknown", show_default=True,
@@ -139,6 +144,7 @@ def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring
       embodied data render outputs/objaverse/manifest.jsonl --size 256
       embodied data render ~/meshes --cameras ring --views 24 --workers 2
       embodied data render manifest.jsonl --backend blender --samples 64
+      embodied data render manifest.jsonl --ray --workers 64 --out /shared/renders --timeout 120
     """
     from datasets3d.objaverse import dedupe_records, read_manifest, scan_local
     from datasets3d.rendering.config import RenderConfig
@@ -162,7 +168,8 @@ def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring
         records = records[:limit]
     _echo_problems(problems, None)
     if not records:
-        raise click.ClickException("no objects to render in " + ", ".join(map(str, inputs)))
+        first = f": {problems[0]['error']}" if problems else " (no mesh files or manifest rows found)"
+        raise ConfigError("no objects to render in " + ", ".join(map(str, inputs)) + first)
     cfg = RenderConfig(backend=backend, views=views, width=size, height=size, cameras=cameras, radius_min_m=radius[0],
                        radius_max_m=radius[1], ring_radius_m=ring_radius, ring_elevation_deg=ring_elevation_deg,
                        up_axis=up_axis, max_texture_px=max_texture_px, seed=seed, samples=samples,
@@ -177,6 +184,13 @@ def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring
     if summary.get("shards"):
         click.echo(f"shards: {len(summary['shards'])} in {out / 'shards'}")
     click.echo(json.dumps({k: summary[k] for k in ("ok", "error", "timeout")}))
+    if summary["objects"] and not summary["ok"]:  # every object failed: fail the command
+        from datasets3d.rendering.asset import AssetError
+
+        first = summary["failures"][0]
+        raise AssetError(f"nothing rendered: all {summary['objects']} object(s) failed (listed in "
+                         f"{out / 'results.jsonl'}); first: {first['file_identifier'] or first['uid']}: "
+                         f"{first['status']}: {first['error']}")
 
 
 if __name__ == "__main__":  # python -m embodied.cli.data_assets {ingest,render} ...

@@ -118,6 +118,29 @@ def test_output_does_not_depend_on_workers(reference, inputs, tmp_path):
     same_output(reference[0], out)
 
 
+def _crash_on_pan1(seq, config):
+    """A worker job that dies like a segfaulting decoder on one sequence (runs in spawned workers)."""
+    if seq["name"] == "pan1":
+        os._exit(139)
+    from datasets3d.mining.runner import _mine_job
+
+    return _mine_job(seq, config)
+
+
+def test_a_worker_that_dies_is_recorded_and_the_run_goes_on(reference, inputs, tmp_path, monkeypatch):
+    from datasets3d.mining import runner
+
+    monkeypatch.setattr(runner, "_JOB", _crash_on_pan1)
+    out = tmp_path / "crashing"
+    summary = run_mining(sequences(inputs), CFG, out, workers=2, progress=False, echo=None)
+    assert [e["unit"] for e in summary["errors"]] == ["clips/corrupt", "clips/pan1"]
+    assert "worker process died while mining this sequence" in summary["errors"][1]["error"]
+    want = [r for r in read_index(reference[0] / "index.parquet") if r["sequence"] != "pan1"]
+    got = read_index(out / "index.parquet")
+    assert [(r["key"], r["sha256"]) for r in got] == [(r["key"], r["sha256"]) for r in want]
+    assert sorted(r["unit"] for r in load_done(out)) == sorted(r["unit"] for r in load_done(reference[0]))
+
+
 def test_resume_cleans_what_a_crash_left(reference, inputs, tmp_path):
     """A crash after a sequence's folder was renamed but before its done line, with torn shard bytes and
     a stale partial folder: the rerun redoes exactly the unrecorded sequences."""
@@ -179,6 +202,14 @@ def test_cli_formats_and_errors(tmp_path):
     again = runner.invoke(_cli(), ["data", "mine", str(frames), "--gap-frames", "1", "--format", "wds", "--out",
                                    str(out), "--no-progress", "--set", "image_size_px=112", "--set", "patch_size_px=8"])
     assert again.exit_code == 0 and "pairs: 3" in again.output  # a finished run is a no-op
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "corrupt.mp4").write_bytes(b"\x00" * 4000)
+    r = runner.invoke(_cli(), ["data", "mine", str(bad), "--out", str(tmp_path / "bad_out"), "--no-progress"])
+    assert r.exit_code == 2, r.output  # every sequence failed: the job ran, recorded it, and says so
+    assert "- bad/corrupt (error): cannot decode video" in r.output
+    assert r.output.strip().splitlines()[-1].startswith("error: no sequence could be mined: all 1 failed")
+    assert json.loads((tmp_path / "bad_out" / "summary.json").read_text())["sequences"]["error"] == 1
     for args, msg in [([], "nothing to mine"), ([str(frames), "--gap", "1", "--gap-frames", "2"], "not both"),
                       ([str(frames), "--set", "overlap_mn=0.4"], "did you mean 'overlap_min'"),
                       ([str(tmp_path / "missing")], "does not exist"), (["--sim", "habitat"], "--habitat-scene")]:
@@ -186,10 +217,8 @@ def test_cli_formats_and_errors(tmp_path):
         assert r.exit_code == 2 and msg in r.output, (args, r.output)
 
 
-@pytest.mark.slow
-def test_ray_gives_the_same_pairs(reference, inputs, tmp_path):
-    """--ray on a local Ray instance (started by ray.init when RAY_ADDRESS is unset)."""
-    pytest.importorskip("ray")
+def test_ray_gives_the_same_pairs(reference, inputs, tmp_path, ray_session):
+    """--ray on a local Ray instance (started by ray.init when RAY_ADDRESS is unset); about 10 s."""
     out = tmp_path / "ray"
     run_mining(sequences(inputs), CFG, out, workers=2, use_ray=True, progress=False, echo=None)
     same_output(reference[0], out)
@@ -223,3 +252,30 @@ def test_shard_writer_rolls_over_and_resumes(tmp_path):
     (tmp_path / "s-000001.tar").write_bytes(b"short")
     with pytest.raises(ShardError, match="shorter"):
         ShardWriter(tmp_path, "s", max_samples=2, resume=pos)
+
+
+def test_ray_task_that_dies_is_recorded_and_the_run_goes_on(inputs, tmp_path, monkeypatch, ray_session):
+    from datasets3d.mining import runner
+
+    monkeypatch.setattr(runner, "_JOB", _crash_on_pan1)
+    seqs = [s for s in discover([inputs]) if s.name in ("pan0", "pan1", "pan2")]
+    # other settings than the Ray run before (workers are reused within a session: none may keep them)
+    cfg = CFG.with_overrides({"max_widen": 0})  # 1 frame apart overlaps too much and is not widened
+    summary = run_mining(seqs, cfg, tmp_path / "ray_crash", workers=2, use_ray=True, progress=False, echo=None)
+    assert [e["unit"] for e in summary["errors"]] == ["clips/pan1"]
+    assert "the Ray task mining this sequence failed" in summary["errors"][0]["error"]
+    assert summary["per_source"]["clips"] == {"sequences": 3, "pairs": 0}
+    assert summary["dropped"]["overlap_high"] == 2 * 6
+
+
+def test_missing_habitat_sim_stops_before_anything_is_recorded(tmp_path, monkeypatch):
+    """A missing package is not a bad input: one error line, no done.jsonl (a rerun after installing it
+    must mine the scenes, not skip them as failed)."""
+    monkeypatch.setitem(sys.modules, "habitat_sim", None)  # not importable, even where it is installed
+    scene = tmp_path / "house.glb"
+    scene.write_bytes(b"")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(_cli(), ["data", "mine", "--sim", "habitat", "--habitat-scene", str(scene),
+                                    "--out", str(out), "--no-progress"])
+    assert r.exit_code == 2 and "error: optional package 'habitat_sim' is not installed" in r.output, r.output
+    assert not (out / "done.jsonl").exists()

@@ -265,10 +265,13 @@ def test_ingest_command_records_problems_and_continues(tmp_path):
                                           str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert "1 object(s) ->" in res.output and "[scan]" in res.output and "path not found" in res.output
-    res = CliRunner().invoke(ingest_cmd, ["--local", str(src), "--license", "cc0*", "--out", str(tmp_path / "o2")])
-    assert res.exit_code == 1
-    assert "no objects ingested: the license filter (licenses ['cc0*']) matched none of the 1 local objects; " \
-           "present: 'unknown' (1)" in res.output
+    from embodied.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["data", "ingest", "--local", str(src), "--license", "cc0*", "--out",
+                                   str(tmp_path / "o2")])
+    assert res.exit_code == 2  # nothing left to ingest: one "error:" line, like every toolkit error
+    assert "error: no objects ingested: the license filter (licenses ['cc0*']) matched none of the 1 local " \
+           "objects; present: 'unknown' (1)" in res.output
     assert (tmp_path / "o2" / "ingest_errors.jsonl").read_text().count("\n") == 1
 
 

@@ -154,10 +154,52 @@ def test_render_command_from_a_manifest_and_clear_errors(tmp_path, monkeypatch):
     assert read_manifest(manifest)[0][0].sha256 == sha256_file(src / "mesh00.ply")
     # a different configuration in the same folder is refused, naming the fix
     res = CliRunner().invoke(render, [str(manifest), "--out", str(tmp_path / "out"), "--size", "48", "--workers", "0"])
-    assert res.exit_code != 0 and "holds renders of a different configuration; use another --out" in str(res.exception)
+    assert res.exit_code != 0
+    assert "holds renders made with a different configuration (differs in: height, views, width); use another --out" \
+        in str(res.exception)
     # the Blender backend without bpy: the error names the extra to install
     monkeypatch.setitem(sys.modules, "bpy", None)
     res = CliRunner().invoke(render, [str(manifest), "--out", str(tmp_path / "b"), "--backend", "blender",
                                       "--workers", "0"])
     assert isinstance(res.exception, MissingDependencyError)
     assert "pip install 'embodied-zeroshot[blender]'" in str(res.exception)
+
+
+def test_ray_renders_the_same_objects_and_records_failures(tmp_path, ray_session):
+    """--ray on a local Ray instance: the same bytes as in-process rendering, a broken file recorded as an
+    error and a hung loader cancelled at the timeout, the job going on past both."""
+    good, _ = scan_local([_meshes(tmp_path / "in", 3)], extract_dir=tmp_path / "x")
+    (tmp_path / "broken.obj").write_text("v 0 0\nf 1 2 3\n")
+    broken, _ = scan_local([tmp_path / "broken.obj"], extract_dir=tmp_path / "x")
+    fifo = tmp_path / "stuck.glb"
+    os.mkfifo(fifo)
+    stuck = AssetRecord(uid_for("e" * 64), "e" * 64, str(fifo), "local:stuck.glb", "local", "unknown", "glb")
+    cfg = RenderConfig(width=40, height=40, views=3, seed=2)
+    summary = render_objects([*good, broken[0], stuck], tmp_path / "ray", cfg, workers=2, use_ray=True,
+                             timeout_s=5.0, objects_per_shard=2, progress=False)
+    assert (summary["ok"], summary["error"], summary["timeout"]) == (3, 1, 1)
+    rows = {r["uid"]: r for r in ResultsLog(tmp_path / "ray" / "results.jsonl").rows()}
+    assert "cannot load broken.obj" in rows[broken[0].uid]["error"]
+    assert "timed out after 5 s (ray task cancelled)" in rows[stuck.uid]["error"]
+    local = render_objects(good, tmp_path / "local", cfg, workers=0, objects_per_shard=2, progress=False)
+    assert local["shards"] == summary["shards"]
+    assert _tree_digest(tmp_path / "ray" / "objects") == _tree_digest(tmp_path / "local" / "objects")
+    assert _tree_digest(tmp_path / "ray" / "shards") == _tree_digest(tmp_path / "local" / "shards")
+
+
+def test_render_command_fails_when_every_object_fails(tmp_path):
+    from embodied.cli.main import cli
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "broken.obj").write_text("v 0 0\nf 1 2 3\n")
+    res = CliRunner().invoke(cli, ["data", "render", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--size",
+                                   "32", "--views", "2", "--workers", "0", "--no-progress"])
+    assert res.exit_code == 2, res.output  # recorded, and the command says nothing could be rendered
+    assert '{"ok": 0, "error": 1, "timeout": 0}' in res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("error: nothing rendered: all 1 object(s) failed") and "cannot load broken.obj" in last
+    assert ResultsLog(tmp_path / "out" / "results.jsonl").rows()[0]["status"] == "error"
+    (tmp_path / "textures").mkdir()
+    (tmp_path / "textures" / "wood.png").write_bytes(b"\x89PNG")
+    res = CliRunner().invoke(cli, ["data", "render", str(tmp_path / "textures"), "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 2 and "error: no objects to render in" in res.output  # nothing to start with
