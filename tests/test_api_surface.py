@@ -10,7 +10,8 @@ SURFACE = Path(__file__).with_name("api_surface.json")
 MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors", "embodied.clip", "embodied.metrics",
            "embodied.tasks", "embodied.localization", "embodied.evaluation", "embodied.mapping.occupancy",
            "embodied.mapping.planning", "embodied.mapping.frontiers", "embodied.mapping.value_map",
-           "embodied.clip.registry", "embodied.clip.checkpoints", "embodied.clip.prompts", "embodied.config"]
+           "embodied.clip.registry", "embodied.clip.checkpoints", "embodied.clip.prompts", "embodied.config",
+           "datasets3d.mining", "datasets3d.shards", "datasets3d.objaverse", "datasets3d.rendering"]
 
 
 def current() -> dict[str, list[str]]:
