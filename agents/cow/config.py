@@ -57,3 +57,6 @@ class CowConfig:
                 raise ConfigError(f"CowConfig.{name} must be one of {allowed}, got '{getattr(self, name)}'")
         if self.forward_m <= 0 or self.turn_deg <= 0 or self.stop_distance_m <= 0 or self.replan_every < 1:
             raise ConfigError("CowConfig: step sizes, stop_distance_m and replan_every must be positive")
+        if not (0 < self.squeeze_m <= self.agent_radius_m < self.clearance_m and 0 < self.min_speed <= 1):
+            raise ConfigError("CowConfig: need 0 < squeeze_m <= agent_radius_m < clearance_m and 0 < min_speed <= 1, "
+                              f"got {self.squeeze_m}, {self.agent_radius_m}, {self.clearance_m}, {self.min_speed}")

@@ -189,6 +189,8 @@ def test_nav_cow_overrides(tmp_path):
     assert res.exit_code == 2 and "did you mean 'clearance_m'" in res.output
     res = _nav(tmp_path / "c", "--cow", "clearance_m")
     assert res.exit_code == 2 and "KEY=VALUE" in res.output
+    res = _nav(tmp_path / "d", "--cow", "clearance_m=0.1")  # inside the inflation radius
+    assert res.exit_code == 2 and "squeeze_m <= agent_radius_m < clearance_m" in res.output
 
 
 def test_nav_bad_inputs(tmp_path, episodes):
