@@ -35,6 +35,7 @@ def _no_real_weights_cache(tmp_path_factory, monkeypatch):
     import huggingface_hub.constants
 
     cache = tmp_path_factory.mktemp("hf_cache")
+    monkeypatch.setenv("EMBODIED_CACHE_DIR", str(tmp_path_factory.mktemp("embodied_cache")))  # never the real sim-trained model
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))  # for subprocesses
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))  # read at import time
 

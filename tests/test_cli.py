@@ -87,7 +87,7 @@ def test_clip_embed_with_checkpoint_and_templates(runner, pngs, tmp_path):
 
 def test_offline_is_one_line_and_exit_2(runner, pngs, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    res = runner.invoke(cli, ["clip", "embed", "--cache-dir", str(tmp_path), "--image", str(pngs[0]), "--text", "x"])
+    res = runner.invoke(cli, ["clip", "embed", "--model", "ViT-B-32", "--cache-dir", str(tmp_path), "--image", str(pngs[0]), "--text", "x"])
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: pretrained weights for ViT-B-32")

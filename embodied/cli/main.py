@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from embodied import __version__
-from embodied.errors import EmbodiedError
+from embodied.errors import ConfigError, EmbodiedError
 
 log = logging.getLogger("embodied")
 
@@ -146,12 +146,16 @@ def clip() -> None:
 def clip_options(f):
     """The options that pick CLIP weights, shared by every command that loads a backbone."""
     opts = [
-        click.option("--model", default=None, show_default="ViT-B-32",
-                     help="open_clip architecture (see open_clip.list_models(); 'embodied-tiny' for tests)."),
+        click.option("--model", default=None, show_default="auto",
+                     help="open_clip architecture (see open_clip.list_models()), or 'auto' (the default): "
+                          "pretrained ViT-B-32 when its weights are cached or downloadable, else the "
+                          "sim-trained model (trained once on first use, labelled 'not zero-shot'). An "
+                          "explicit architecture never falls back."),
         click.option("--pretrained", default=None,
                      help="open_clip pretrained tag (default: the architecture's preferred tag)."),
         click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Local weights file (.safetensors/.pt/.bin state dict) instead of a tag."),
+                     help="Local weights file (.safetensors/.pt/.bin state dict) instead of a tag; our "
+                          "checkpoints name their architecture, so --model can be left out."),
         click.option("--random-init", is_flag=True, help="Random weights (tests/plumbing only; results are not meaningful)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random-init."),
         click.option("--device", default="auto", show_default=True, help="auto (cuda > mps > cpu), cpu, cuda, cuda:1, mps."),
@@ -166,16 +170,40 @@ def clip_options(f):
     return f
 
 
-def clip_config_from_options(kw: dict):
-    """Build a ClipConfig from :func:`clip_options` values (popping them from ``kw``)."""
+def clip_config_from_options(kw: dict, echo=None):
+    """Build a ClipConfig from :func:`clip_options` values (popping them from ``kw``).
+
+    ``--model`` left out or ``auto``:
+
+    * with ``--checkpoint``: the architecture its header names (our checkpoints carry it);
+    * with ``--random-init``: an error (say which architecture);
+    * with ``--pretrained`` and no ``--model``: that tag of the default architecture;
+    * otherwise :func:`embodied.cli.clip_cmds.resolve_clip_auto`: pretrained weights when available,
+      else the sim-trained model (``echo`` gets its messages).
+    """
     from embodied.clip import ClipConfig, registry
 
-    return ClipConfig(
-        model=kw.pop("model") or registry.DEFAULT_MODEL, pretrained=kw.pop("pretrained"),
-        checkpoint=str(c) if (c := kw.pop("checkpoint")) else None, random_init=kw.pop("random_init"),
-        seed=kw.pop("seed"), device=kw.pop("device"), precision=kw.pop("precision"),
-        batch_size=kw.pop("batch_size"), cache_dir=kw.pop("cache_dir"),
-    )
+    model = kw.pop("model")
+    checkpoint = str(c) if (c := kw.pop("checkpoint")) else None
+    rest = {k: kw.pop(k) for k in ("device", "precision", "batch_size", "cache_dir")}
+    pretrained, random_init, seed = kw.pop("pretrained"), kw.pop("random_init"), kw.pop("seed")
+    if model in (None, "auto"):
+        if checkpoint:
+            from embodied.clip.checkpoints import ARCH_KEY, load_state_dict
+
+            model = load_state_dict(checkpoint)[1].get(ARCH_KEY)
+            if not model:
+                raise ConfigError(f"{checkpoint} does not say its architecture; pass it (--model ViT-B-32)")
+        elif random_init:
+            raise ConfigError("--random-init needs an architecture: pass --model (e.g. embodied-tiny)")
+        elif pretrained and model is None:
+            model = registry.DEFAULT_MODEL
+        else:
+            from embodied.cli.clip_cmds import resolve_clip_auto
+
+            return resolve_clip_auto(pretrained=pretrained, echo=echo, **rest).config
+    return ClipConfig(model=model, pretrained=pretrained, checkpoint=checkpoint, random_init=random_init, seed=seed,
+                      **rest)
 
 
 def _read_image(path: Path):
@@ -224,7 +252,9 @@ def embed(images, texts, templates, as_json, **kw) -> None:
             "cosine": cos.round(6).tolist(), "softmax": prob.round(6).tolist(),
         }, indent=2))
         return
-    click.echo(f"weights: {backbone.provenance.label}")
+    from embodied.clip.auto import weights_label
+
+    click.echo(f"weights: {weights_label(backbone.provenance)}")
     width = max(12, *(len(t) for t in texts))
     click.echo(f"{'image':<24} {'text':<{width}} {'cosine':>8} {'softmax':>8}")
     for i, p in enumerate(images):
@@ -335,8 +365,11 @@ def episodes(split, n, seed, per_house, out) -> None:
 
 
 def _register_subcommands() -> None:
+    from embodied.cli.clip_cmds import register
     from embodied.cli.data import data
     from embodied.cli.nav import nav, report
+
+    register(clip)
 
     cli.add_command(nav)
     cli.add_command(report)

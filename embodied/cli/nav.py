@@ -147,9 +147,12 @@ def _video_frame(obs, agent, trail):
 @click.option("--width", type=click.IntRange(min=8), default=224, show_default=True)
 @click.option("--height", type=click.IntRange(min=8), default=224, show_default=True)
 @click.option("--hfov", type=float, default=90.0, show_default=True)
-@click.option("--clip-model", default=None, help="open_clip architecture for CLIP localizers / value maps.")
+@click.option("--clip-model", default=None, show_default="auto",
+              help="CLIP for CLIP localizers / value maps: an open_clip architecture, or 'auto' (pretrained "
+                   "ViT-B-32 when available, else the sim-trained model, trained once on first use).")
 @click.option("--clip-pretrained", default=None, help="open_clip pretrained tag.")
-@click.option("--clip-checkpoint", type=click.Path(dir_okay=False), default=None, help="Local CLIP weights file.")
+@click.option("--clip-checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Local CLIP weights file (ours name their architecture; others need --clip-model).")
 @click.option("--clip-random-init", is_flag=True, help="Random CLIP weights (plumbing tests only).")
 @click.option("--cow", "cow_overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a CoW agent setting (repeatable), e.g. --cow clearance_m=0.5 --cow spin=false; "
@@ -182,11 +185,13 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
     needs_clip = agent_name == "cow" and (localizer != "oracle" or frontier == "value")
     clip_cfg = None
     if needs_clip or any((clip_model, clip_pretrained, clip_checkpoint, clip_random_init)):
-        from embodied.clip import ClipConfig
+        from embodied.cli.main import clip_config_from_options
         from embodied.config import config_to_dict
 
-        clip_cfg = config_to_dict(ClipConfig(model=clip_model or "ViT-B-32", pretrained=clip_pretrained,
-                                             checkpoint=clip_checkpoint, random_init=clip_random_init))
+        clip_cfg = config_to_dict(clip_config_from_options(
+            {"model": clip_model, "pretrained": clip_pretrained, "checkpoint": clip_checkpoint,
+             "random_init": clip_random_init, "seed": 0, "device": "auto", "precision": "auto", "batch_size": 32,
+             "cache_dir": None}, echo=lambda m: click.echo(m, err=True)))
     sim_config: dict[str, Any] = {"width": width, "height": height, "hfov_deg": hfov}
     if sim_name == "builtin":
         sim_config["success_radius_m"] = success_radius
@@ -299,7 +304,9 @@ def _weights_label(spec: dict[str, Any]) -> str:
     from embodied.clip import ClipConfig, get_backbone
     from embodied.config import config_from_dict
 
-    return get_backbone(config_from_dict(ClipConfig, spec["clip"])).provenance.label
+    from embodied.clip.auto import weights_label
+
+    return weights_label(get_backbone(config_from_dict(ClipConfig, spec["clip"])).provenance)
 
 
 def _run_ray(spec: dict[str, Any], jobs: list[tuple], workers: int, record) -> None:
