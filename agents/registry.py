@@ -36,6 +36,8 @@ def make_agent(name: str, cow: dict[str, Any] | None = None, clip: Any = None, s
     loc_kw: dict[str, Any] = {"center": cfg.center}
     if cfg.localizer != "oracle":
         loc_kw.update(threshold=cfg.localizer_threshold, templates=cfg.templates)
+        if cfg.localizer == "patch" and cfg.vocabulary:
+            loc_kw.update(vocabulary=cfg.vocabulary, refine=cfg.refine)
     localizer = make_localizer(cfg.localizer, clip, **loc_kw)
     scorer = None
     if cfg.frontier == "value":

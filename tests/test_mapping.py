@@ -62,6 +62,42 @@ def test_goal_evidence_projects_through_depth():
     assert m.goal.max() == pytest.approx(0.9)
 
 
+def test_goal_votes_add_hit_and_miss_logodds_per_seen_cell():
+    K = CameraIntrinsics.from_hfov(64, 48, 90.0)
+    m = OccupancyMap(MapConfig(size_m=10.0, pixel_stride=1), np.zeros(2))
+    T = geometry.camera_pose(np.array([0.0, 0.0, 0.9]), 0.0)
+    rel = np.zeros((48, 64), np.float32)
+    rel[20:28, 40:48] = 0.9
+    depth = wall_depth(K, 2.0)
+    hit, miss = m.vote_goal(rel, depth, K, T, floor_z_m=0.0, hit_logodds=2.0, miss_logodds=-0.5)
+    assert hit > 0 and miss > 0
+    assert np.isclose(m.goal_logodds, 2.0).sum() == hit and np.isclose(m.goal_logodds, -0.5).sum() == miss
+    hit_xy = m.frame.cell_centers(*np.nonzero(m.goal_logodds > 0))
+    assert np.allclose(hit_xy[:, 0], 2.0, atol=0.05) and (hit_xy[:, 1] < 0).all()
+    for _ in range(3):  # three frames without the detection: 2 - 3 * 0.5 = 0.5 on the once-hit cells
+        m.vote_goal(np.zeros_like(rel), depth, K, T, 0.0, 2.0, -0.5)
+    assert m.goal_logodds.max() == pytest.approx(0.5)
+    for _ in range(20):  # clipped, so later evidence can still overturn it
+        m.vote_goal(np.zeros_like(rel), depth, K, T, 0.0, 2.0, -0.5)
+    assert m.goal_logodds.min() == pytest.approx(-4.0)
+    # floor points carry no votes; a frame beyond range carries none either
+    assert m.vote_goal(rel, depth, K, T, floor_z_m=3.0, hit_logodds=2.0, miss_logodds=-0.5) == (0, 0)
+    assert m.vote_goal(rel, wall_depth(K, 9.0), K, T, 0.0, 2.0, -0.5) == (0, 0)
+
+
+def test_depth_segments_split_an_object_from_the_wall_behind_it():
+    from embodied.localization import depth_segments
+
+    K = CameraIntrinsics.from_hfov(64, 48, 90.0)
+    T = geometry.camera_pose(np.array([0.0, 0.0, 0.9]), 0.0)
+    depth = wall_depth(K, 3.0)
+    depth[10:30, 20:40] = 1.5  # a box 1.5 m in front of the wall
+    seg = depth_segments(depth, K.K, T, floor_z_m=0.0)
+    box = seg[20, 30]
+    assert box > 0 and seg[5, 5] > 0 and seg[5, 5] != box
+    assert (seg == box).sum() >= 16 * 16 and ((seg == box) <= (depth == 1.5)).all()
+
+
 def test_frontiers_on_a_hand_made_grid():
     explored = np.zeros((20, 20), bool)
     explored[5:15, 5:15] = True

@@ -99,7 +99,9 @@ class CowAgent:
         self.map.update(obs.depth, obs.intrinsics, T, floor_z)
         loc = self.last_localization = self.localizer(obs, self.goal)
         if loc.found:
-            self.map.add_goal_evidence(loc.relevance, obs.depth, obs.intrinsics, T, threshold=0.0)
+            self.map.add_goal_evidence(loc.relevance, obs.depth, obs.intrinsics, T, threshold=0.0, floor_z_m=floor_z)
+        self.map.vote_goal(loc.relevance if loc.found else np.zeros_like(loc.relevance), obs.depth, obs.intrinsics, T,
+                           floor_z, c.goal_hit_logodds, c.miss_logodds)
         if self.scorer is not None:
             score = float(self.scorer(obs.rgb, self.goal))
             self.values.update(self.map.last_visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
@@ -196,7 +198,7 @@ class CowAgent:
         m = self.map
         r0, r1, c0, c1 = m.crop()
         g = np.zeros(m.frame.shape, bool)
-        win = m.goal[r0:r1, c0:c1] > 0
+        win = m.goal_logodds[r0:r1, c0:c1] > self.config.goal_threshold_logodds
         if win.sum() >= self.config.goal_min_cells:
             g[r0:r1, c0:c1] = win
         self._goal_cache = (self._t, g)
@@ -228,9 +230,14 @@ class CowAgent:
             pts = self.map.frame.cell_centers(rows, cols)
             d = np.linalg.norm(pts - xy, axis=1)
             k = int(np.argmin(d))
-            if d[k] <= c.stop_distance_m:  # face it, then stop
+            if d[k] <= c.stop_distance_m:  # face it, then stop once sure of it
                 a = path_to_action(xy, yaw, pts[k], turn)
-                return Action.STOP if a is Action.MOVE_FORWARD else a
+                if a is not Action.MOVE_FORWARD:
+                    return a
+                if self.map.goal_logodds[rows[d <= c.stop_distance_m], cols[d <= c.stop_distance_m]].max() >= c.stop_logodds:
+                    return Action.STOP
+                self._phase = "verify"
+                return Action.TURN_LEFT  # another look (it stays in view); the next step faces it again
         elif self._phase == "spin":
             if self._spun < int(round(360 / c.turn_deg)):
                 self._spun += 1

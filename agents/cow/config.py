@@ -20,6 +20,19 @@ class CowConfig:
             the agent's own actions, with failed-move detection from depth).
         spin: start with a 360 degree turn in place.
         stop_distance_m: STOP once a goal cell is this close (CoW/VLFM use about 0.9-1.0 m).
+        goal_hit_logodds, goal_miss_logodds, goal_threshold_logodds: goal evidence is voted per map
+            cell (OccupancyMap.vote_goal): a cell seen with the goal detected on it gains the hit
+            log-odds, seen without it the miss log-odds; it is a goal cell above the threshold. The
+            defaults suit a CLIP localizer with a per-frame TPR near 0.3 and FPR near 0.04 (one
+            detection marks a goal to approach, about three views without one erase it). The miss
+            default is 0 for the oracle localizer, which never detects wrongly.
+        goal_stop_logodds: STOP needs a goal cell within reach at least this sure; short of it the
+            agent keeps looking at it (turning to and fro, one vote a step). Default: the goal
+            threshold for the oracle, 3.0 (two net detections) for CLIP localizers.
+        vocabulary: object categories known to the task; CLIP-Patch then classifies each patch over
+            goal + vocabulary (embodied.localization) instead of CoW's softmax over patches.
+        refine: with a vocabulary, CLIP-Patch checks a firing patch by classifying a crop of the
+            depth segment under it, and marks that segment (not the whole patch) as the goal.
     """
 
     localizer: str = "oracle"
@@ -40,6 +53,12 @@ class CowConfig:
     squeeze_m: float = 0.1  # paths may pass this close to obstacles (at a 20x cost) when there is no other way
     stop_distance_m: float = 0.9
     goal_min_cells: int = 3
+    goal_hit_logodds: float = 2.0
+    goal_miss_logodds: float | None = None  # None: 0 for the oracle localizer, -0.35 for CLIP ones
+    goal_threshold_logodds: float = 1.0
+    goal_stop_logodds: float | None = None  # None: goal_threshold_logodds for the oracle, 3.0 for CLIP ones
+    vocabulary: tuple[str, ...] = ()
+    refine: bool = True  # CLIP-Patch with a vocabulary: classify the depth segment under a firing patch
     min_frontier_cells: int = 15
     frontier_reach_m: float = 1.0
     lookahead_m: float = 0.5
@@ -50,13 +69,33 @@ class CowConfig:
     center: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.vocabulary, str) or not all(isinstance(w, str) for w in self.vocabulary):
+            raise ConfigError(f"CowConfig.vocabulary must be a list of category names, got {self.vocabulary!r}")
+        object.__setattr__(self, "vocabulary", tuple(self.vocabulary))
         choices = {"localizer": ("oracle", "patch", "ref", "grad", "dense"), "frontier": ("nearest", "value"),
                    "pose_source": ("observation", "odometry")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"CowConfig.{name} must be one of {allowed}, got '{getattr(self, name)}'")
+        if not (self.goal_hit_logodds > self.goal_threshold_logodds > 0 and (self.goal_miss_logodds or 0.0) <= 0):
+            raise ConfigError("CowConfig: need goal_hit_logodds > goal_threshold_logodds > 0 >= goal_miss_logodds, got "
+                              f"{self.goal_hit_logodds}, {self.goal_threshold_logodds}, {self.goal_miss_logodds}")
         if self.forward_m <= 0 or self.turn_deg <= 0 or self.stop_distance_m <= 0 or self.replan_every < 1:
             raise ConfigError("CowConfig: step sizes, stop_distance_m and replan_every must be positive")
         if not (0 < self.squeeze_m <= self.agent_radius_m < self.clearance_m and 0 < self.min_speed <= 1):
             raise ConfigError("CowConfig: need 0 < squeeze_m <= agent_radius_m < clearance_m and 0 < min_speed <= 1, "
                               f"got {self.squeeze_m}, {self.agent_radius_m}, {self.clearance_m}, {self.min_speed}")
+
+    @property
+    def miss_logodds(self) -> float:
+        """``goal_miss_logodds`` with its per-localizer default resolved."""
+        if self.goal_miss_logodds is not None:
+            return self.goal_miss_logodds
+        return 0.0 if self.localizer == "oracle" else -0.35
+
+    @property
+    def stop_logodds(self) -> float:
+        """``goal_stop_logodds`` with its per-localizer default resolved."""
+        if self.goal_stop_logodds is not None:
+            return self.goal_stop_logodds
+        return self.goal_threshold_logodds if self.localizer == "oracle" else 3.0

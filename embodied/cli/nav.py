@@ -215,6 +215,8 @@ def nav(sim_name, split, n, episode_file, agent_name, localizer, frontier, max_s
 
     cow = {"localizer": localizer, "frontier": frontier, "turn_deg": 30.0, "forward_m": 0.25,
            **parse_overrides(cow_overrides, "--cow")}
+    if localizer == "patch" and "vocabulary" not in cow:  # the task's known object categories
+        cow["vocabulary"] = _task_vocabulary(sim_name, episodes)
     if agent_name != "random":  # fail here, before any worker, on an unknown field or a bad value
         from agents.cow import CowConfig
         from embodied.config import config_from_dict
@@ -296,6 +298,15 @@ def _command_line(ctx: click.Context) -> str:
             for v in (value if p.multiple else (value,)):
                 parts += [flag, shlex.quote(str(v))]
     return " ".join(parts)
+
+
+def _task_vocabulary(sim_name: str, episodes) -> list[str]:
+    """The object categories the task knows: all of the built-in simulator's, else the episodes' goals."""
+    if sim_name == "builtin":
+        from sims.raycast.categories import CATEGORIES
+
+        return list(CATEGORIES)
+    return sorted({e.goal_category for e in episodes})
 
 
 def _weights_label(spec: dict[str, Any]) -> str:

@@ -41,7 +41,8 @@ class MapConfig:
 
 class OccupancyMap:
     """Layers (all (N, N) over ``frame``): ``explored`` and ``obstacles`` (bool), ``inflated``
-    (obstacles grown by the agent radius), ``goal`` (float32 max relevance of the goal seen there)."""
+    (obstacles grown by the agent radius), ``goal`` (float32 max relevance of the goal seen there) and
+    ``goal_logodds`` (float32 accumulated log-odds that the goal is there, see :meth:`vote_goal`)."""
 
     def __init__(self, config: MapConfig, center_xy_m: np.ndarray) -> None:
         self.config = config
@@ -51,6 +52,7 @@ class OccupancyMap:
         self.obstacles = np.zeros(shape, bool)
         self.inflated = np.zeros(shape, bool)
         self.goal = np.zeros(shape, np.float32)
+        self.goal_logodds = np.zeros(shape, np.float32)
         r = int(math.ceil(config.agent_radius_m / config.resolution_m))
         yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
         self._disk = (xx**2 + yy**2) * config.resolution_m**2 <= (config.agent_radius_m + config.resolution_m / 2) ** 2
@@ -171,9 +173,12 @@ class OccupancyMap:
         self.inflated[r0:r1, c0:c1] |= ndimage.binary_dilation(new, structure=self._disk)
 
     def add_goal_evidence(self, relevance: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
-                          T_world_cam: np.ndarray, threshold: float = 0.5) -> int:
+                          T_world_cam: np.ndarray, threshold: float = 0.5, floor_z_m: float | None = None) -> int:
         """Project pixels whose ``relevance`` (H, W) in [0, 1] exceeds ``threshold`` through depth
-        into the goal layer (max-fused). Returns the number of map cells touched."""
+        into the goal layer (max-fused). With ``floor_z_m``, floor points (no higher than
+        ``min_obstacle_height_m`` above it) are left out: a coarse relevance region (a CLIP-Patch
+        cell) then marks the object standing in it, not the floor in front of it. Returns the number
+        of map cells touched."""
         c = self.config
         sel = (relevance > threshold) & (depth_m > 0) & (depth_m <= c.max_range_m) & np.isfinite(depth_m)
         if not sel.any():
@@ -181,5 +186,38 @@ class OccupancyMap:
         pts, idx = geometry.depth_to_world_points(depth_m, intrinsics.K, T_world_cam, mask=sel)
         rows, cols = self.frame.to_cells(pts[:, :2])
         ok = self.frame.inside(rows, cols)
+        if floor_z_m is not None:
+            ok &= pts[:, 2] - floor_z_m > c.min_obstacle_height_m
         np.maximum.at(self.goal, (rows[ok], cols[ok]), relevance.reshape(-1)[idx][ok].astype(np.float32))
         return int(ok.sum())
+
+    def vote_goal(self, relevance: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
+                  T_world_cam: np.ndarray, floor_z_m: float, hit_logodds: float, miss_logodds: float,
+                  max_range_m: float | None = None, clip_logodds: tuple[float, float] = (-4.0, 8.0)) -> tuple[int, int]:
+        """Bayesian goal evidence from one frame: every map cell that holds above-floor depth points
+        of this frame (within ``max_range_m``, default the map's range) gains ``hit_logodds`` when one
+        of its pixels has ``relevance`` > 0, else ``miss_logodds`` (<= 0). With a detector's per-frame
+        true/false positive rates, log(TPR / FPR) and log((1 - TPR) / (1 - FPR)) are the calibrated
+        values; a noisy detector's one-off false detections then fade as the agent keeps looking,
+        while a real object, seen again and again, builds up. Log-odds are clipped to
+        ``clip_logodds`` so evidence can always be overturned. Returns (cells hit, cells missed)."""
+        c = self.config
+        k = c.pixel_stride
+        rng = c.max_range_m if max_range_m is None else max_range_m
+        sel = np.zeros(depth_m.shape, bool)
+        sel[::k, ::k] = True
+        sel &= np.isfinite(depth_m) & (depth_m > 0) & (depth_m <= rng)
+        if not sel.any():
+            return 0, 0
+        pts, idx = geometry.depth_to_world_points(depth_m, intrinsics.K, T_world_cam, mask=sel)
+        rows, cols = self.frame.to_cells(pts[:, :2])
+        ok = self.frame.inside(rows, cols) & (pts[:, 2] - floor_z_m > c.min_obstacle_height_m)
+        flat = rows[ok] * self.frame.shape[1] + cols[ok]
+        seen = np.unique(flat)
+        hit = np.unique(flat[relevance.reshape(-1)[idx][ok] > 0])
+        missed = np.setdiff1d(seen, hit, assume_unique=True)
+        lo = self.goal_logodds.reshape(-1)
+        lo[hit] += hit_logodds
+        lo[missed] += miss_logodds
+        lo[seen] = np.clip(lo[seen], *clip_logodds)
+        return len(hit), len(missed)

@@ -114,6 +114,19 @@ def test_localizers_shapes_and_decisions(tiny_clip, episodes):
     assert not strict.found and not strict.relevance.any()  # a softmax never exceeds 1
     loose = ClipPatchLocalizer(tiny_clip, threshold=0.0)(obs, "chair")
     assert loose.found and (loose.relevance > 0).mean() == 1.0  # every patch passes a 0 threshold
+    # with a vocabulary, a patch's relevance is P(goal | patch) over goal + vocabulary + background words
+    vocab = ClipPatchLocalizer(tiny_clip, vocabulary=["chair", "bed"], threshold=0.0)
+    assert vocab.vocabulary[:2] == ("chair", "bed") and "wall" in vocab.vocabulary
+    emb = tiny_clip.encode_images([obs.rgb[:24, :32]])
+    words = ["chair"] + [w for w in vocab.vocabulary if w != "chair"]
+    logits = tiny_clip.logit_scale * (emb @ tiny_clip.text_classifier(words, "short").T)[0]
+    expect = np.exp(logits[0] - logits.max()) / np.exp(logits - logits.max()).sum()
+    out = vocab(obs, "chair")
+    assert out.found and out.relevance[0, 0] == pytest.approx(expect, rel=1e-4)
+    refined = ClipPatchLocalizer(tiny_clip, vocabulary=["chair"], refine=True, threshold=0.0)(obs, "chair")
+    assert refined.found and 0 < (refined.relevance > 0).mean() < 1.0  # one depth segment, not whole patches
+    with pytest.raises(ConfigError, match="needs a vocabulary"):
+        ClipPatchLocalizer(tiny_clip, refine=True)
     with pytest.raises(ConfigError, match="unknown localizer"):
         make_localizer("owl", tiny_clip)
     with pytest.raises(ConfigError, match="needs a CLIP backbone"):
