@@ -98,10 +98,9 @@ class CowAgent:
         floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
         self.map.update(obs.depth, obs.intrinsics, T, floor_z)
         loc = self.last_localization = self.localizer(obs, self.goal)
-        if loc.found:
-            self.map.add_goal_evidence(loc.relevance, obs.depth, obs.intrinsics, T, threshold=0.0, floor_z_m=floor_z)
-        self.map.vote_goal(loc.relevance if loc.found else np.zeros_like(loc.relevance), obs.depth, obs.intrinsics, T,
-                           floor_z, c.goal_hit_logodds, c.miss_logodds)
+        if loc.found or c.miss_logodds < 0:  # with no miss penalty a frame without a detection changes nothing
+            self.map.vote_goal(loc.relevance if loc.found else np.zeros_like(loc.relevance), obs.depth, obs.intrinsics,
+                               T, floor_z, c.goal_hit_logodds, c.miss_logodds)
         if self.scorer is not None:
             score = float(self.scorer(obs.rgb, self.goal))
             self.values.update(self.map.last_visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
@@ -234,7 +233,8 @@ class CowAgent:
                 a = path_to_action(xy, yaw, pts[k], turn)
                 if a is not Action.MOVE_FORWARD:
                     return a
-                if self.map.goal_logodds[rows[d <= c.stop_distance_m], cols[d <= c.stop_distance_m]].max() >= c.stop_logodds:
+                near = d <= c.stop_distance_m
+                if self.map.goal_logodds[rows[near], cols[near]].max() >= c.stop_logodds:
                     return Action.STOP
                 self._phase = "verify"
                 return Action.TURN_LEFT  # another look (it stays in view); the next step faces it again

@@ -23,7 +23,7 @@ def draw_map(m: OccupancyMap, agent_xy_yaw: tuple[float, float, float] | None = 
     img[m.obstacles] = (40, 40, 40)
     for cells in frontier_cells or []:
         img[cells[:, 0], cells[:, 1]] = (40, 90, 230)
-    g = m.goal > 0
+    g = (m.goal > 0) | (m.goal_logodds > 0)  # projected relevance, or cells the agent currently believes
     img[g] = (230, 30, 30)
     rows, cols = np.nonzero(m.explored) if m.explored.any() else (np.array([0]), np.array([0]))
     r0, r1 = max(rows.min() - margin_cells, 0), min(rows.max() + margin_cells + 1, m.frame.shape[0])
