@@ -37,7 +37,7 @@ def make_agent(name: str, cow: dict[str, Any] | None = None, clip: Any = None, s
     if cfg.localizer != "oracle":
         loc_kw.update(threshold=cfg.localizer_threshold, templates=cfg.templates)
         if cfg.localizer == "patch" and cfg.vocabulary:
-            loc_kw.update(vocabulary=cfg.vocabulary, refine=cfg.refine)
+            loc_kw.update(vocabulary=cfg.vocabulary, refine=cfg.refine, proposals=cfg.proposals)
     localizer = make_localizer(cfg.localizer, clip, **loc_kw)
     scorer = None
     if cfg.frontier == "value":

@@ -9,6 +9,10 @@ Localizers (CoW's, plus a dense one):
   over goal + vocabulary and is relevant when the goal's probability exceeds the
   ``patch_vocab`` threshold: "is this patch the goal rather than anything else we know of",
   which fires far less on frames without the goal than the softmax over patches does.
+  ``proposals="segments"`` replaces the grid by class-agnostic depth segments
+  (:func:`depth_segments`): each is cut out (:func:`segment_crop`) and classified over goal +
+  vocabulary, so a patch is an object-shaped region instead of a ninth of the frame (the
+  ConceptGraphs idea of classifying proposals, with depth edges as the proposer).
 * ``ref`` (CLIP-Ref): nine referring prompts ("a {goal} in the top left of the image", ...); a
   softmax over the prompts of the full frame's logits; the best region is relevant when above
   the threshold.
@@ -33,13 +37,13 @@ import numpy as np
 from embodied.errors import ConfigError
 from embodied.types import Observation
 
-__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "BACKGROUND_WORDS", "depth_segments", "OracleLocalizer", "ClipPatchLocalizer",
+__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "BACKGROUND_WORDS", "depth_segments", "segment_crop", "OracleLocalizer", "ClipPatchLocalizer",
            "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "make_localizer", "collapse_to_center",
            "vit_attention_forward"]
 
 THRESHOLDS: dict[str, dict[str, float]] = {
     # CoW's published range for patch/ref thresholds is 0.75-0.91 depending on model and simulator.
-    "default": {"patch": 0.80, "ref": 0.80, "grad": 0.60, "dense": 0.50, "patch_vocab": 0.50},
+    "default": {"patch": 0.80, "ref": 0.80, "grad": 0.60, "dense": 0.50, "patch_vocab": 0.50, "patch_segments": 0.50},
     "ViT-B-32": {"patch": 0.80, "ref": 0.80, "grad": 0.60, "dense": 0.50},
     "embodied-tiny": {"patch": 0.60, "ref": 0.60, "grad": 0.50, "dense": 0.30},
     # the sim-trained model, from `embodied clip eval` on 20 held-out houses: patch 0.70 is the
@@ -124,6 +128,15 @@ def depth_segments(depth_m: np.ndarray, K: np.ndarray, T_world_cam: np.ndarray, 
     return labels.astype(np.int32)
 
 
+def segment_crop(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The (h, w, 3) box of ``rgb`` around the pixels of ``mask`` (H, W bool), padded by an eighth of
+    its size on each side (at least 2 px): what a segment-level classifier sees. Training data of the
+    sim-trained CLIP is cut the same way (sims.raycast.clip_data)."""
+    ys, xs = np.nonzero(mask)
+    pad_y, pad_x = max(2, int(ys.max() - ys.min()) // 8), max(2, int(xs.max() - xs.min()) // 8)
+    return rgb[max(ys.min() - pad_y, 0):ys.max() + pad_y + 1, max(xs.min() - pad_x, 0):xs.max() + pad_x + 1]
+
+
 def _threshold(clip: Any, kind: str, value: float | None) -> float:
     if value is not None:
         return value
@@ -155,19 +168,34 @@ class _ClipLocalizer:
 
 
 class ClipPatchLocalizer(_ClipLocalizer):
-    """CLIP-Patch with a ``grid`` x ``grid`` split (default 3 x 3)."""
+    """CLIP-Patch over a ``grid`` x ``grid`` split (default 3 x 3), or over depth segments.
+
+    Args:
+        vocabulary: the task's categories; patches are classified over goal + vocabulary (+
+            BACKGROUND_WORDS) instead of CoW's softmax over patches.
+        refine: (grid, with a vocabulary) classify the depth segment under a firing patch and mark
+            that segment instead of the patch.
+        proposals: "grid" or "segments" (needs a vocabulary and depth): every depth segment of at
+            least ``min_segment_frac`` of the frame is a patch.
+    """
 
     kind = "patch"
 
     def __init__(self, clip: Any, grid: int = 3, vocabulary: tuple[str, ...] | list[str] = (),
-                 refine: bool = False, threshold: float | None = None, **kw: Any) -> None:
+                 refine: bool = False, proposals: str = "grid", min_segment_frac: float = 0.0016,
+                 threshold: float | None = None, **kw: Any) -> None:
         if grid < 1:
             raise ConfigError(f"grid must be >= 1, got {grid}")
-        if refine and not vocabulary:
-            raise ConfigError("CLIP-Patch refine=True needs a vocabulary (the crops are classified over it)")
-        self.kind = "patch_vocab" if vocabulary else "patch"
+        if proposals not in ("grid", "segments"):
+            raise ConfigError(f"CLIP-Patch proposals must be 'grid' or 'segments', got '{proposals}'")
+        if (refine or proposals == "segments") and not vocabulary:
+            raise ConfigError("CLIP-Patch refine=True and proposals='segments' need a vocabulary (the crops are "
+                              "classified over it)")
+        if not 0 < min_segment_frac < 1:
+            raise ConfigError(f"min_segment_frac must be in (0, 1), got {min_segment_frac}")
+        self.kind = "patch_segments" if proposals == "segments" else "patch_vocab" if vocabulary else "patch"
         super().__init__(clip, threshold=threshold, **kw)
-        self.grid, self.refine = grid, refine
+        self.grid, self.refine, self.proposals, self.min_segment_frac = grid, refine, proposals, min_segment_frac
         self.vocabulary = tuple(dict.fromkeys([*vocabulary, *BACKGROUND_WORDS])) if vocabulary else ()
 
     def _goal_probs(self, emb: np.ndarray, goal: str) -> np.ndarray:
@@ -188,18 +216,36 @@ class ClipPatchLocalizer(_ClipLocalizer):
         cand = [int(i) for i, n in zip(ids, counts) if n >= 0.02 * patches.sum()]
         if not cand:
             return np.zeros((H, W), bool), 0.0
-        crops, masks = [], []
-        for i in cand:
-            m = segs == i
-            ys, xs = np.nonzero(m)
-            pad_y, pad_x = max(2, (ys.max() - ys.min()) // 8), max(2, (xs.max() - xs.min()) // 8)
-            crops.append(obs.rgb[max(ys.min() - pad_y, 0):ys.max() + pad_y + 1, max(xs.min() - pad_x, 0):xs.max() + pad_x + 1])
-            masks.append(m)
+        masks = [segs == i for i in cand]
+        crops = [segment_crop(obs.rgb, m) for m in masks]
         probs = self._goal_probs(self.clip.encode_images(crops), goal)
         k = int(np.argmax(probs))
         return masks[k], float(probs[k])
 
+    def _segments(self, observation: Observation, goal: str) -> Localization:
+        obs = observation
+        if obs.depth is None:
+            raise ConfigError("CLIP-Patch with proposals='segments' needs depth (observation.depth)")
+        H, W = obs.rgb.shape[:2]
+        segs = depth_segments(obs.depth, obs.intrinsics.K, obs.T_world_cam,
+                              obs.agent_pose.position_m[2] if obs.agent_pose is not None else None)
+        counts = np.bincount(segs.ravel())
+        ids = [int(i) for i in np.flatnonzero(counts >= self.min_segment_frac * H * W) if i > 0]
+        masks = [segs == i for i in ids]
+        emb = self.clip.encode_images([segment_crop(obs.rgb, m) for m in masks] + [obs.rgb])  # one forward
+        score = float(emb[-1] @ self._text(goal))
+        rel = np.zeros((H, W), np.float32)
+        if not masks:
+            return self._finish(rel, False, score)
+        probs = self._goal_probs(emb[:-1], goal)
+        for m, p in zip(masks, probs):
+            if p > self.threshold:
+                rel[m] = p
+        return self._finish(rel, bool((probs > self.threshold).any()), score)
+
     def __call__(self, observation: Observation, goal: str) -> Localization:
+        if self.proposals == "segments":
+            return self._segments(observation, goal)
         rgb = observation.rgb
         H, W = rgb.shape[:2]
         ys = np.linspace(0, H, self.grid + 1).astype(int)

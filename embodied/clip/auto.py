@@ -38,7 +38,7 @@ AUTO = "auto"
 """The model name that asks for :func:`resolve_auto`."""
 SIM_MODEL = "embodied-sim"
 """Architecture of the sim-trained model (``embodied/clip/model_configs/embodied-sim.json``)."""
-SIM_TRAINED_VERSION = 1
+SIM_TRAINED_VERSION = 2
 """Bump when the recipe or data of the sim-trained model change: the cached file name changes with it."""
 
 

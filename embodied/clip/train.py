@@ -55,7 +55,7 @@ class TrainConfig:
         weight_decay: AdamW decay of weight matrices (not of gains, biases or the temperature).
         warmup_steps: linear warm-up before the cosine decay.
         grad_clip_norm: clip the global gradient norm (None = off).
-        kinds: which sample kinds of the shards to train on (crop, cell, frame).
+        kinds: which sample kinds of the shards to train on (crop, cell, frame, segment).
         augment: random scale (0.8-1 of the side), shift and mirror.
         sampler: "balanced" (default): 85 % of every batch shows single objects, the same number per
             category (rare categories repeat more often), the rest frames and room views.
@@ -78,7 +78,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     warmup_steps: int = 50
     grad_clip_norm: float | None = 1.0
-    kinds: tuple[str, ...] = ("crop", "cell", "frame")
+    kinds: tuple[str, ...] = ("crop", "cell", "frame", "segment")
     augment: bool = True
     sampler: str = "balanced"
     patch_init: str = "pca"
@@ -96,8 +96,8 @@ class TrainConfig:
             (self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0"),
             (0 <= self.warmup_steps, "warmup_steps must be >= 0"),
             (self.grad_clip_norm is None or self.grad_clip_norm > 0, "grad_clip_norm must be > 0 or None"),
-            (bool(self.kinds) and set(self.kinds) <= {"crop", "cell", "frame"}, "kinds must be a non-empty subset "
-             "of crop, cell, frame"),
+            (bool(self.kinds) and set(self.kinds) <= {"crop", "cell", "frame", "segment"}, "kinds must be a non-empty subset "
+             "of crop, cell, frame, segment"),
             (self.threads is None or self.threads >= 1, "threads must be >= 1"),
             (self.sampler in ("balanced", "random"), f"sampler must be 'balanced' or 'random', got '{self.sampler}'"),
             (self.patch_init in ("pca", "random"), f"patch_init must be 'pca' or 'random', got '{self.patch_init}'"),

@@ -9,7 +9,10 @@ agent's camera height, looking at an instance (the same kind of view the agent g
 * ``frame`` samples: whole frames captioned with the room and the largest visible objects (with
   ``keep_masks`` they carry their instance masks, for localization benchmarks);
 * ``cell`` samples: cells of the frame's 3 x 3 grid (what CLIP-Patch looks at), captioned by the
-  object that dominates the cell, or by the room when none does.
+  object that dominates the cell, or by the room when none does;
+* ``segment`` samples: the depth segments of a view (:func:`embodied.localization.depth_segments`),
+  cut as :func:`embodied.localization.segment_crop` cuts them for CLIP-Patch over segments, captioned
+  by the instance covering most of the segment, or by the room for bare wall.
 
 Houses come from a split of :data:`sims.raycast.episodes.SPLITS`; the index records their seeds, so
 training and evaluation data can be checked for overlap
@@ -44,7 +47,7 @@ from sims.raycast.scene import Scene, SceneObject
 __all__ = ["CLIP_DATA_VERSION", "ClipDataConfig", "ClipDataSample", "caption_object", "caption_frame",
            "caption_room", "house_samples", "write_clip_dataset", "MATERIAL_WORDS"]
 
-CLIP_DATA_VERSION = 1
+CLIP_DATA_VERSION = 2
 
 MATERIAL_WORDS = {"wood": "wooden", "metal": "metal", "fabric": "fabric", "leather": "leather",
                   "plastic": "plastic", "ceramic": "ceramic", "glass": "glass", "stone": "stone"}
@@ -75,6 +78,9 @@ class ClipDataConfig:
             (every instance gets at least one when there are more instances than this).
         frames_per_house: object-facing frames kept whole (and split into cells) per house.
         cells_per_frame: captioned 3 x 3 cells kept per frame (plus one room cell when there is one).
+        segments_per_view: depth segments kept per crop view (the viewed object's first, then others;
+            at most one of bare wall).
+        min_segment_px: pixels a depth segment needs to be kept.
         frame_px: rendered frame size (square, ``hfov_deg`` wide), the agent's default.
         crop_px: stored size of crops and cells (square).
         min_object_px: visible pixels an instance needs in a frame for a crop.
@@ -89,6 +95,8 @@ class ClipDataConfig:
     crops_per_category: int = 4
     frames_per_house: int = 6
     cells_per_frame: int = 3
+    segments_per_view: int = 2
+    min_segment_px: int = 80
     frame_px: int = 224
     crop_px: int = 96
     hfov_deg: float = 90.0
@@ -105,8 +113,9 @@ class ClipDataConfig:
             (0 <= self.first_house and self.first_house + self.houses <= len(seeds),
              f"split '{self.split}' has {len(seeds)} houses; first_house {self.first_house} + houses "
              f"{self.houses} does not fit"),
-            (self.crops_per_category >= 0 and self.frames_per_house >= 0 and self.cells_per_frame >= 0,
-             "crops_per_category, frames_per_house and cells_per_frame must be >= 0"),
+            (min(self.crops_per_category, self.frames_per_house, self.cells_per_frame, self.segments_per_view) >= 0,
+             "crops_per_category, frames_per_house, cells_per_frame and segments_per_view must be >= 0"),
+            (self.min_segment_px >= 1, "min_segment_px must be >= 1"),
             (self.crops_per_category + self.frames_per_house > 0, "nothing to render: crops and frames are both 0"),
             (32 <= self.frame_px <= 1024 and 16 <= self.crop_px <= 512, "frame_px must be in [32, 1024], crop_px in [16, 512]"),
             (0 < self.hfov_deg < 180, "hfov_deg must be in (0, 180)"),
@@ -214,6 +223,18 @@ def _square_crop(image: np.ndarray, rows: slice, cols: slice, out_px: int) -> np
     return np.asarray(im.resize((out_px, out_px), Image.BICUBIC, reducing_gap=2.0 if im.width > 2 * out_px else None))
 
 
+def _shrink(image: np.ndarray, short_px: int) -> np.ndarray:
+    """``image`` scaled (aspect kept) so its short side is at most ``short_px``: the model's eval
+    transform centre-crops it later, as it does a segment crop at run time."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if min(h, w) <= short_px:
+        return np.ascontiguousarray(image)
+    k = short_px / min(h, w)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((max(1, round(w * k)), max(1, round(h * k))), Image.BICUBIC))
+
+
 class _HouseRenderer:
     """Views of one house's objects (navigable camera positions, looking at the object)."""
 
@@ -255,7 +276,7 @@ class _HouseRenderer:
 
     def view(self, obj: SceneObject, rng: np.random.Generator, tries: int = 4):
         """The best of ``tries`` random views of ``obj`` (probed at half resolution, the winner rendered
-        in full): (frame, camera xy, visible pixels) or None when no view shows it well."""
+        in full): (frame, camera xy, visible pixels, T_world_cam) or None when no view shows it well."""
         lo, hi = np.asarray(obj.bbox_min_m), np.asarray(obj.bbox_max_m)
         centre = (lo + hi) / 2
         size = float(np.max(hi - lo))
@@ -282,7 +303,7 @@ class _HouseRenderer:
             return None
         frame = self.renderer.render(best[0], self.K)
         n = self._score(frame, obj)
-        return (frame, best[1], n) if n >= self.cfg.min_object_px else None
+        return (frame, best[1], n, best[0]) if n >= self.cfg.min_object_px else None
 
     def crop(self, frame, obj: SceneObject, rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
         """A square crop around the instance's pixels (1.1-1.5 x the mask's box, jittered)."""
@@ -348,7 +369,7 @@ def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
                 got = hr.view(obj, rng)
                 if got is None:
                     continue
-                frame, xy, n_px = got
+                frame, xy, n_px, T = got
                 room = _object_room(scene, obj)
                 crop, box = hr.crop(frame, obj, rng)
                 key = f"{sid}-o{obj.instance_id:04d}-v{v:02d}"
@@ -356,6 +377,7 @@ def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
                         "instance_id": obj.instance_id, "attributes": dict(obj.attributes), "room": room,
                         "visible_px": n_px, "box_px": box}
                 out.append(ClipDataSample(key, crop, caption_object(cat, obj.attributes, room, rng), meta))
+                out += _segment_samples(frame, T, hr.K.K, obj, key, scene, cfg, rng, int(seed))
                 frames.append((frame, xy, key))
         if cfg.frames_per_house and not frames:  # crops disabled: render frames facing random objects
             objs = sorted(scene.objects, key=lambda o: o.instance_id)
@@ -369,6 +391,59 @@ def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
             out += _frame_samples(*frames[i], scene, labels, cfg, rng, int(seed))
     finally:
         hr.close()
+    return out
+
+
+def _segment_samples(frame, T_world_cam: np.ndarray, K: np.ndarray, obj: SceneObject, stem: str, scene: Scene,
+                     cfg: ClipDataConfig, rng: np.random.Generator, seed: int) -> list[ClipDataSample]:
+    """Depth segments of one view of ``obj``: the one most covered by ``obj`` first, then random others
+    (at most one of bare wall), each captioned by the instance covering >= 60 % of it."""
+    from embodied.localization import depth_segments, segment_crop
+
+    if not cfg.segments_per_view:
+        return []
+    segs = depth_segments(frame.depth, K, T_world_cam, 0.0)
+    on = segs > 0  # (segment, instance) pixel counts in one pass
+    m = int(frame.instance.max()) + 2
+    codes, pair_n = np.unique(segs[on].astype(np.int64) * m + frame.instance[on] + 1, return_counts=True)
+    pairs = np.stack([codes // m, codes % m - 1], 1)
+    counts = np.bincount(segs[on])
+    ids = np.flatnonzero(counts)
+    counts = counts[ids]
+    objects = {o.instance_id: o for o in scene.objects}
+    named, bare, own = [], [], None
+    for i, n in zip(ids.tolist(), counts.tolist()):
+        if n < cfg.min_segment_px:
+            continue
+        rows = pairs[:, 0] == i
+        top = int(np.argmax(pair_n[rows]))
+        inst, cnt = int(pairs[rows][top, 1]), int(pair_n[rows][top])
+        if inst in objects and cnt >= 0.6 * n:
+            o = objects[inst]
+            if o.instance_id == obj.instance_id and (own is None or n > own[2]):
+                own = (i, o, n)
+            else:
+                named.append((i, o, n))
+        elif inst < 0 and cnt >= 0.9 * n:
+            bare.append((i, None, n))
+    rng.shuffle(named)
+    others = named + ([bare[int(rng.integers(len(bare)))]] if bare else [])
+    rng.shuffle(others)
+    chosen = ([own] if own else []) + others
+    base = {"scene": scene.scene_id, "house": seed, "split": cfg.split, "kind": "segment"}
+    out = []
+    for i, o, n in chosen[:cfg.segments_per_view]:
+        crop = segment_crop(frame.rgb, segs == i)
+        img = _shrink(crop, cfg.crop_px)
+        if o is None:
+            room = _room_of(scene, T_world_cam[:2, 3])
+            cap, meta = caption_room(room, rng), {**base, "room": room, "category": None, "segment_px": n}
+        else:
+            room = _object_room(scene, o)
+            cap = caption_object(o.category, o.attributes, room, rng)
+            meta = {**base, "room": room, "category": o.category, "instance_id": o.instance_id,
+                    "attributes": dict(o.attributes), "segment_px": n}
+        out.append(ClipDataSample(f"{stem}-seg{i:03d}", img, cap, meta))
     return out
 
 

@@ -125,12 +125,57 @@ def test_localizers_shapes_and_decisions(tiny_clip, episodes):
     assert out.found and out.relevance[0, 0] == pytest.approx(expect, rel=1e-4)
     refined = ClipPatchLocalizer(tiny_clip, vocabulary=["chair"], refine=True, threshold=0.0)(obs, "chair")
     assert refined.found and 0 < (refined.relevance > 0).mean() < 1.0  # one depth segment, not whole patches
-    with pytest.raises(ConfigError, match="needs a vocabulary"):
+    with pytest.raises(ConfigError, match="need a vocabulary"):
         ClipPatchLocalizer(tiny_clip, refine=True)
     with pytest.raises(ConfigError, match="unknown localizer"):
         make_localizer("owl", tiny_clip)
     with pytest.raises(ConfigError, match="needs a CLIP backbone"):
         make_localizer("patch")
+
+
+def test_segment_proposals_mark_whole_depth_segments(tiny_clip):
+    from embodied import geometry
+    from embodied.localization import depth_segments, segment_crop
+    from embodied.types import AgentPose, CameraIntrinsics, Observation
+
+    K = CameraIntrinsics.from_hfov(64, 48, 90.0)
+    T = geometry.camera_pose(np.array([0.0, 0.0, 0.9]), 0.0)
+    depth = np.full((48, 64), 3.0, np.float32)
+    depth[10:30, 20:40] = 1.5  # a box 1.5 m in front of a wall 3 m away
+    rgb = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    obs = Observation(rgb=rgb, depth=depth, intrinsics=K, T_world_cam=T,
+                      agent_pose=AgentPose(position_m=(0.0, 0.0, 0.0), yaw_rad=0.0))
+    box = np.zeros((48, 64), bool)
+    box[10:30, 20:40] = True
+    crop = segment_crop(rgb, box)  # the box padded by an eighth (2 px) on each side
+    assert np.array_equal(crop, rgb[8:32, 18:42])
+    loc = ClipPatchLocalizer(tiny_clip, vocabulary=["chair", "bed"], proposals="segments", threshold=0.0)
+    assert loc.kind == "patch_segments"
+    out = loc(obs, "chair")
+    segs = depth_segments(depth, K.K, T, 0.0)
+    ids = [i for i in np.unique(segs) if i > 0 and (segs == i).sum() >= loc.min_segment_frac * 48 * 64]
+    assert len(ids) >= 2 and out.found
+    for i in ids:  # every segment carries its own P(goal | crop), constant over the segment
+        m = segs == i
+        emb = tiny_clip.encode_images([segment_crop(rgb, m)])
+        words = ["chair"] + [w for w in loc.vocabulary if w != "chair"]
+        logits = tiny_clip.logit_scale * (emb @ tiny_clip.text_classifier(words, "short").T)[0]
+        expect = np.exp(logits[0] - logits.max()) / np.exp(logits - logits.max()).sum()
+        assert np.allclose(out.relevance[m], expect, rtol=1e-4)
+    assert out.score == pytest.approx(float(tiny_clip.encode_images([rgb])[0] @ loc._text("chair")), rel=1e-4)
+    strict = ClipPatchLocalizer(tiny_clip, vocabulary=["chair"], proposals="segments", threshold=1.0)(obs, "chair")
+    assert not strict.found and not strict.relevance.any()
+    with pytest.raises(ConfigError, match="need a vocabulary"):
+        ClipPatchLocalizer(tiny_clip, proposals="segments")
+    with pytest.raises(ConfigError, match="'grid' or 'segments'"):
+        ClipPatchLocalizer(tiny_clip, vocabulary=["chair"], proposals="boxes")
+    with pytest.raises(ConfigError, match="needs depth"):
+        loc(Observation(rgb=rgb, intrinsics=K, T_world_cam=T), "chair")
+    from agents.cow.config import CowConfig
+
+    assert CowConfig(localizer="patch", vocabulary=["chair"], proposals="segments").proposals == "segments"
+    with pytest.raises(ConfigError, match="CowConfig.proposals must be one of"):
+        CowConfig(proposals="boxes")
 
 
 def _nav(tmp_path, *extra):

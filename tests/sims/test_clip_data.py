@@ -54,7 +54,15 @@ def test_house_samples_are_deterministic_and_well_formed():
     assert [s.key for s in a] == [s.key for s in b] and [s.caption for s in a] == [s.caption for s in b]
     assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
     kinds = {s.meta["kind"] for s in a}
-    assert kinds == {"crop", "frame", "cell"}
+    assert kinds == {"crop", "frame", "cell", "segment"}
+    segs = [s for s in a if s.meta["kind"] == "segment"]
+    named = [s for s in segs if s.meta["category"] is not None]
+    assert named and all(s.meta["category"] in s.caption for s in named)
+    assert all(min(s.image.shape[:2]) <= 48 and s.meta["segment_px"] >= cfg.min_segment_px for s in segs)
+    crop_objects = {s.meta["instance_id"] for s in a if s.meta["kind"] == "crop"}
+    assert {s.meta["instance_id"] for s in named} & crop_objects  # a view's own object is its first segment
+    none = house_samples(3, ClipDataConfig(split="train", houses=1, segments_per_view=0, **SMALL))
+    assert {s.meta["kind"] for s in none} == {"crop", "frame", "cell"}
     crops = [s for s in a if s.meta["kind"] == "crop"]
     assert all(s.image.shape == (48, 48, 3) and s.meta["category"] in CATEGORIES for s in crops)
     assert all(s.meta["category"] in s.caption for s in crops)
