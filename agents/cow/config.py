@@ -33,8 +33,8 @@ class CowConfig:
             goal + vocabulary (embodied.localization) instead of CoW's softmax over patches.
         refine: with a vocabulary, CLIP-Patch checks a firing patch by classifying a crop of the
             depth segment under it, and marks that segment (not the whole patch) as the goal.
-        proposals: CLIP-Patch's patches with a vocabulary: "grid" (the 3 x 3 cells) or "segments"
-            (every depth segment of the frame is cut out and classified).
+        proposals: CLIP-Patch's patches with a vocabulary: "segments" (every depth segment of the
+            frame is cut out and classified; the default) or "grid" (the 3 x 3 cells, with ``refine``).
     """
 
     localizer: str = "oracle"
@@ -61,7 +61,7 @@ class CowConfig:
     goal_stop_logodds: float | None = None  # None: goal_threshold_logodds for the oracle, 3.0 for CLIP ones
     vocabulary: tuple[str, ...] = ()
     refine: bool = True  # CLIP-Patch with a vocabulary: classify the depth segment under a firing patch
-    proposals: str = "grid"
+    proposals: str = "segments"
     min_frontier_cells: int = 15
     frontier_reach_m: float = 1.0
     lookahead_m: float = 0.5

@@ -38,7 +38,7 @@ AUTO = "auto"
 """The model name that asks for :func:`resolve_auto`."""
 SIM_MODEL = "embodied-sim"
 """Architecture of the sim-trained model (``embodied/clip/model_configs/embodied-sim.json``)."""
-SIM_TRAINED_VERSION = 2
+SIM_TRAINED_VERSION = 3
 """Bump when the recipe or data of the sim-trained model change: the cached file name changes with it."""
 
 
@@ -65,7 +65,9 @@ def sim_trained_recipe(device: str = "auto"):
     """The TrainConfig of the sim-trained model (from scratch, ``SIM_MODEL``)."""
     from embodied.clip.train import TrainConfig
 
-    return TrainConfig(steps=1500, batch_size=64, lr=2e-3, warmup_steps=50, seed=0, device=device)
+    # crop_share: the data holds about twice as many depth-segment crops as object crops; by count the
+    # object crops were seen too rarely (held-out top-1 0.756 -> 0.810 with 0.6, same steps)
+    return TrainConfig(steps=1500, batch_size=64, lr=2e-3, warmup_steps=50, seed=0, device=device, crop_share=0.6)
 
 
 def sim_cache_dir() -> Path:

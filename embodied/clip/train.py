@@ -70,6 +70,8 @@ class TrainConfig:
             contrastive loss (UniCL, Yang et al. 2022), so large random batches hold no false negatives.
         class_weight: weight of a second loss that uses the text tower as the classifier: each image
             against the prompts "a photo of a {category}." of every category in the data (0 = off).
+        crop_share: (balanced sampler) the share of a category's places in a batch given to its
+            ``crop`` samples when it also has other kinds (depth segments, cells); None = by count.
     """
 
     steps: int = 1500
@@ -88,10 +90,12 @@ class TrainConfig:
     log_every: int = 10
     label_aware: bool = True
     class_weight: float = 1.0
+    crop_share: float | None = None
 
     def __post_init__(self) -> None:
         checks = [
             (self.class_weight >= 0, "class_weight must be >= 0"),
+            (self.crop_share is None or 0 <= self.crop_share <= 1, "crop_share must be in [0, 1] or None"),
             (self.steps >= 1 and self.batch_size >= 2, "steps must be >= 1 and batch_size >= 2 (contrastive pairs)"),
             (self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0"),
             (0 <= self.warmup_steps, "warmup_steps must be >= 0"),
@@ -176,15 +180,21 @@ def _augment(x: torch.Tensor, out_px: int, gen: torch.Generator, augment: bool) 
 class _Batches:
     """Seeded batch indices (see TrainConfig.sampler)."""
 
-    def __init__(self, samples: Sequence[ClipSample], batch: int, mode: str, gen: torch.Generator) -> None:
-        self.gen, self.batch, self.mode, self.n = gen, batch, mode, len(samples)
-        groups: dict[str, list[int]] = {}
+    def __init__(self, samples: Sequence[ClipSample], batch: int, mode: str, gen: torch.Generator,
+                 crop_share: float | None = None) -> None:
+        self.gen, self.batch, self.mode, self.n, self.crop_share = gen, batch, mode, len(samples), crop_share
+        groups: dict[tuple[str, bool], list[int]] = {}
         other: list[int] = []
         for i, s in enumerate(samples):
             cat = s.meta.get("category")
-            (groups.setdefault(cat, []) if cat else other).append(i)
-        self.names = sorted(groups)
-        self.groups = [torch.tensor(groups[n]) for n in self.names] + ([torch.tensor(other)] if other else [])
+            crop = crop_share is not None and s.meta.get("kind") == "crop"
+            (groups.setdefault((cat, crop), []) if cat else other).append(i)
+        self.names = sorted({c for c, _ in groups})
+        keys = sorted(groups)
+        self.groups = [torch.tensor(groups[k]) for k in keys] + ([torch.tensor(other)] if other else [])
+        # per category: (its crop group or None, its other group or None)
+        self.parts = [tuple(keys.index((c, crop)) if (c, crop) in groups else None for crop in (True, False))
+                      for c in self.names]
         self.queues = [self._perm(g) for g in self.groups]
         self.pos = [0] * len(self.groups)
         self.order, self.at = self._perm(torch.arange(self.n)), 0
@@ -212,9 +222,16 @@ class _Batches:
         n_cat, n_obj = len(self.names), self.batch - self.n_other
         per, extra = divmod(n_obj, n_cat)
         lucky = set(torch.randperm(n_cat, generator=self.gen)[:extra].tolist())
-        idx = [i for c in range(n_cat) for i in self._take(c, per + (c in lucky))]
+        idx = []
+        for c, (crops, rest) in enumerate(self.parts):
+            k = per + (c in lucky)
+            if crops is None or rest is None:
+                idx += self._take(rest if crops is None else crops, k)
+            else:
+                n_crop = int((torch.rand(k, generator=self.gen) < self.crop_share).sum())
+                idx += self._take(crops, n_crop) + self._take(rest, k - n_crop)
         if self.n_other:
-            idx += self._take(n_cat, self.n_other)
+            idx += self._take(len(self.groups) - 1, self.n_other)
         return torch.tensor(idx)
 
 
@@ -377,7 +394,7 @@ def train_clip(
         _pca_patch_init(model, images, size_px, mean, std, gen)
     opt = torch.optim.AdamW(_param_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.98), eps=1e-6)
     loss_fn = ClipLoss()
-    batches = _Batches(samples, min(config.batch_size, len(samples)), config.sampler, gen)
+    batches = _Batches(samples, min(config.batch_size, len(samples)), config.sampler, gen, config.crop_share)
     losses: list[float] = []
     max_logit_scale = math.log(100.0)
     bar = tqdm(range(config.steps), desc="train CLIP", unit="step", disable=not progress)

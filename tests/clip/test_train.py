@@ -188,3 +188,29 @@ def test_drift_and_plot(tmp_path, tiny_clip):
     with Image.open(png) as im:
         assert im.size == (640, 440)
         assert np.asarray(im.convert("RGB")).std() > 10  # something was drawn
+
+
+def test_balanced_sampler_crop_share():
+    """Per category, ``crop_share`` of the places go to crops when the category has other kinds too;
+    None keeps sampling by count (and the same batches as before the option existed)."""
+    from embodied.clip.shards import ClipSample
+    from embodied.clip.train import _Batches
+
+    img = np.zeros((4, 4, 3), np.uint8)
+    samples = ([ClipSample(f"c{i}", img, "a chair.", {"kind": "crop", "category": "chair"}) for i in range(10)]
+               + [ClipSample(f"s{i}", img, "a chair.", {"kind": "segment", "category": "chair"}) for i in range(30)]
+               + [ClipSample(f"b{i}", img, "a bed.", {"kind": "segment", "category": "bed"}) for i in range(10)])
+    kinds = np.array([s.meta["kind"] == "crop" for s in samples])
+    chair = np.array([s.meta["category"] == "chair" for s in samples])
+
+    def crop_fraction(share, steps=400):
+        b = _Batches(samples, 20, "balanced", torch.Generator().manual_seed(0), share)
+        idx = torch.cat([b.next() for _ in range(steps)]).numpy()
+        assert abs(chair[idx].mean() - 0.5) < 0.01  # categories stay balanced whatever the kinds
+        return kinds[idx].sum() / chair[idx].sum()
+
+    assert crop_fraction(None) == pytest.approx(10 / 40, abs=0.01)  # by count
+    assert crop_fraction(0.6) == pytest.approx(0.6, abs=0.02)
+    assert crop_fraction(1.0) == 1.0 and crop_fraction(0.0) == 0.0
+    with pytest.raises(ConfigError, match="crop_share"):
+        TrainConfig(crop_share=1.5)
