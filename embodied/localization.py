@@ -29,6 +29,7 @@ through a prompt ensemble (``templates``). ``center=True`` collapses a mask to i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,7 +38,7 @@ import numpy as np
 from embodied.errors import ConfigError
 from embodied.types import Observation
 
-__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "BACKGROUND_WORDS", "depth_segments", "segment_crop", "OracleLocalizer", "ClipPatchLocalizer",
+__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "BACKGROUND_WORDS", "depth_segments", "structure_mask", "segment_crop", "OracleLocalizer", "ClipPatchLocalizer",
            "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "make_localizer", "collapse_to_center",
            "vit_attention_forward"]
 
@@ -96,13 +97,64 @@ class OracleLocalizer:
         return Localization(collapse_to_center(mask) if self.center else mask, found)
 
 
+def structure_mask(points_world: np.ndarray, valid: np.ndarray, floor_z_m: float, wall_min_top_m: float = 2.05,
+                   plane_tol_m: float = 0.02, angle_bin_deg: float = 4.0, min_top_px: int = 20) -> np.ndarray:
+    """(H, W) bool: pixels of walls and ceilings, the room's structure rather than its objects.
+
+    A wall is a vertical plane (|normal z| < 0.15) that reaches more than ``wall_min_top_m`` above
+    the floor (higher than furniture; at least ``min_top_px`` of its pixels are up there); every
+    pixel on that plane (normal azimuth within ``angle_bin_deg``, offset within about
+    ``plane_tol_m``) is structure, down to the floor. So an object standing against a wall (a toilet,
+    a sofa), which touches it without a depth edge, keeps its own pixels: its faces lie on other
+    planes. Ceilings are the near-horizontal pixels above ``wall_min_top_m``. Normals come from
+    central differences of ``points_world`` (H, W, 3); ``valid`` (H, W) marks pixels with a return.
+    """
+    P = points_world
+    dx = np.zeros_like(P)
+    dy = np.zeros_like(P)
+    dx[:, 1:-1] = P[:, 2:] - P[:, :-2]
+    dy[1:-1] = P[2:] - P[:-2]
+    n = np.cross(dx, dy)
+    norm = np.linalg.norm(n, axis=-1)
+    ok = valid & (norm > 1e-12)
+    ok[:, 1:-1] &= valid[:, 2:] & valid[:, :-2]
+    ok[1:-1] &= valid[2:] & valid[:-2]
+    ok[[0, -1]] = False
+    ok[:, [0, -1]] = False
+    n = n / np.maximum(norm, 1e-12)[..., None]
+    height = P[..., 2] - floor_z_m
+    out = ok & (np.abs(n[..., 2]) > 0.9) & (height > wall_min_top_m)  # ceilings
+    vert = ok & (np.abs(n[..., 2]) < 0.15)
+    if not vert.any():
+        return out
+    # a plane's normal up to sign: fold it onto the half-plane of a direction no axis-aligned wall has
+    u = np.array([math.cos(math.radians(100.0)), math.sin(math.radians(100.0))])
+    nxy = n[vert][:, :2]
+    nxy = nxy * np.where(nxy @ u < 0, -1.0, 1.0)[:, None]
+    az = (np.degrees(np.arctan2(nxy[:, 1], nxy[:, 0])) - 10.0) % 360.0  # in [0, 180]
+    d = np.einsum("ij,ij->i", nxy, P[vert][:, :2])
+    ai = (az // angle_bin_deg).astype(np.int64) + 1
+    di = ((d - d.min()) // plane_tol_m).astype(np.int64) + 1
+    shape = (int(ai.max()) + 2, int(di.max()) + 2)
+    top = np.zeros(shape, np.int64)
+    np.add.at(top, (ai, di), height[vert] > wall_min_top_m)
+    walls = top >= min_top_px
+    grown = walls.copy()  # a plane near a bin edge falls into neighbouring bins
+    for sa in (-1, 0, 1):
+        for sd in (-1, 0, 1):
+            grown |= np.roll(np.roll(walls, sa, 0), sd, 1)
+    out[vert] |= grown[ai, di]
+    return out
+
+
 def depth_segments(depth_m: np.ndarray, K: np.ndarray, T_world_cam: np.ndarray, floor_z_m: float | None = None,
-                   edge_rel: float = 0.05, min_height_m: float = 0.1) -> np.ndarray:
+                   edge_rel: float = 0.05, min_height_m: float = 0.1, wall_min_top_m: float | None = 2.05) -> np.ndarray:
     """Class-agnostic object proposals from depth alone: (H, W) int32 labels (0 = none).
 
     Pixels with a return, standing more than ``min_height_m`` above the floor (world z; the floor
-    is ``floor_z_m``, else the lowest 2 % of the frame's points), are cut along depth edges (a jump
-    of more than ``edge_rel`` of the depth to a 4-neighbour) and labelled as connected regions.
+    is ``floor_z_m``, else the lowest 2 % of the frame's points) and not on walls or ceilings
+    (:func:`structure_mask` with ``wall_min_top_m``; None keeps them), are cut along depth edges (a
+    jump of more than ``edge_rel`` of the depth to a 4-neighbour) and labelled as connected regions.
     """
     from scipy import ndimage
 
@@ -110,10 +162,13 @@ def depth_segments(depth_m: np.ndarray, K: np.ndarray, T_world_cam: np.ndarray, 
 
     d = np.where(np.isfinite(depth_m), depth_m, 0.0).astype(np.float32)
     valid = d > 0
-    z = (geometry.unproject_depth(d, K) @ T_world_cam[:3, :3].T.astype(np.float32))[..., 2] + float(T_world_cam[2, 3])
+    P = geometry.unproject_depth(d, K) @ T_world_cam[:3, :3].T.astype(np.float32) + T_world_cam[:3, 3].astype(np.float32)
+    z = P[..., 2]
     if floor_z_m is None:
         floor_z_m = float(np.percentile(z[valid], 2)) if valid.any() else 0.0
     keep = valid & (z - floor_z_m > min_height_m)
+    if wall_min_top_m is not None:
+        keep &= ~structure_mask(P, valid, floor_z_m, wall_min_top_m)
     edges = np.zeros_like(keep)
     for axis in (0, 1):
         a, b = (d[1:], d[:-1]) if axis == 0 else (d[:, 1:], d[:, :-1])

@@ -94,8 +94,56 @@ def test_depth_segments_split_an_object_from_the_wall_behind_it():
     depth[10:30, 20:40] = 1.5  # a box 1.5 m in front of the wall
     seg = depth_segments(depth, K.K, T, floor_z_m=0.0)
     box = seg[20, 30]
-    assert box > 0 and seg[5, 5] > 0 and seg[5, 5] != box
+    assert box > 0 and seg[5, 5] == 0  # the wall (it rises to 3.1 m) is structure, not a proposal
     assert (seg == box).sum() >= 16 * 16 and ((seg == box) <= (depth == 1.5)).all()
+    keep_walls = depth_segments(depth, K.K, T, floor_z_m=0.0, wall_min_top_m=None)
+    assert keep_walls[5, 5] > 0 and keep_walls[5, 5] != keep_walls[20, 30]
+
+
+def _ray_cast_box_at_wall(K: CameraIntrinsics, T: np.ndarray, box_min, box_max, wall_x_m: float):
+    """z-depth (H, W) of a room corner seen from ``T``: the floor z = 0, a wall x = ``wall_x_m`` (2.6 m
+    high) and an axis-aligned box; and the (H, W) bool mask of the box's pixels."""
+    H, W = K.height, K.width
+    v, u = np.mgrid[:H, :W].astype(np.float64)
+    rays_cam = np.stack([(u - K.cx) / K.fx, (v - K.cy) / K.fy, np.ones_like(u)], -1)  # z-depth 1 per unit t
+    d = rays_cam @ T[:3, :3].T
+    o = T[:3, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_wall = np.where(d[..., 0] > 0, (wall_x_m - o[0]) / d[..., 0], np.inf)
+        t_wall = np.where(o[2] + t_wall * d[..., 2] <= 2.6, t_wall, np.inf)
+        t_floor = np.where(d[..., 2] < 0, -o[2] / d[..., 2], np.inf)
+        lo = (np.asarray(box_min) - o) / d
+        hi = (np.asarray(box_max) - o) / d
+    t_near = np.nanmax(np.minimum(lo, hi), -1)
+    t_far = np.nanmin(np.maximum(lo, hi), -1)
+    t_box = np.where((t_near <= t_far) & (t_near > 0), t_near, np.inf)
+    t = np.minimum(np.minimum(t_wall, t_floor), t_box)
+    return np.where(np.isfinite(t), t, 0.0).astype(np.float32), (t_box <= t) & np.isfinite(t_box)
+
+
+def test_depth_segments_free_an_object_standing_against_a_wall():
+    """A box touching the wall behind it (a toilet, a sofa) has no depth edge along the contact: by
+    depth edges alone box and wall are one region; the wall plane, which rises above the furniture,
+    is taken out, and the box is a proposal of its own."""
+    from embodied.localization import depth_segments, structure_mask
+
+    K = CameraIntrinsics.from_hfov(96, 72, 90.0)
+    T = geometry.camera_pose(np.array([1.2, 1.4, 1.3]), -0.9, -0.3)  # looking down at it, from its side
+    depth, box = _ray_cast_box_at_wall(K, T, (2.4, -0.3, 0.0), (3.0, 0.3, 0.8), wall_x_m=3.0)
+    assert box.sum() > 300
+    merged = depth_segments(depth, K.K, T, floor_z_m=0.0, wall_min_top_m=None)
+    ids, n = np.unique(merged[box], return_counts=True)
+    main = ids[np.argmax(n)]
+    assert main > 0 and (merged == main).sum() > 2 * box.sum()  # box + wall in one segment
+    seg = depth_segments(depth, K.K, T, floor_z_m=0.0)
+    ids, n = np.unique(seg[box], return_counts=True)
+    main = ids[np.argmax(n)]
+    assert main > 0 and n.max() >= 0.6 * box.sum()  # the box, less its depth-edge outline
+    assert (seg == main)[~box].sum() <= 0.1 * box.sum()  # and next to nothing of the wall
+    P = geometry.unproject_depth(depth, K.K) @ T[:3, :3].T + T[:3, 3]
+    wall = structure_mask(P.astype(np.float32), depth > 0, 0.0)
+    on_wall = (np.abs(P[..., 0] - 3.0) < 1e-3) & (depth > 0) & ~box
+    assert wall[on_wall].mean() > 0.9 and not wall[box].any()  # all but its outline and the image border
 
 
 def test_frontiers_on_a_hand_made_grid():

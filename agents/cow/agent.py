@@ -72,6 +72,7 @@ class CowAgent:
         self._look_at: np.ndarray | None = None  # (2,) world point of the frontier being explored
         self.last_localization = None
         self._goal_cache: tuple[int, np.ndarray] | None = None
+        self._verify = 0  # looks taken at the goal within reach without becoming sure of it
 
     def debug(self) -> dict[str, Any]:
         """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
@@ -223,6 +224,10 @@ class CowAgent:
         c = self.config
         turn = math.radians(c.turn_deg)
         goal = self._goal_cells()
+        if not goal.any():
+            self._verify = 0
+            if self._phase in ("navigate", "verify"):
+                self._phase = "explore"
         if goal.any():
             self._phase = "navigate"
             rows, cols = np.nonzero(goal)
@@ -236,8 +241,22 @@ class CowAgent:
                 near = d <= c.stop_distance_m
                 if self.map.goal_logodds[rows[near], cols[near]].max() >= c.stop_logodds:
                     return Action.STOP
-                self._phase = "verify"
-                return Action.TURN_LEFT  # another look (it stays in view); the next step faces it again
+                self._verify += 1
+                if self._verify <= c.verify_steps:
+                    self._phase = "verify"
+                    return Action.TURN_LEFT  # another look (it stays in view); the next step faces it again
+                # looking again and again neither confirmed nor refuted it (its cells may be out of
+                # view from here): forget it (goal cells less than 0.3 m apart are one object); the
+                # agent moves on unless it is detected anew
+                from scipy import ndimage
+
+                gap = max(1, int(round(0.15 / self.map.frame.resolution_m)))
+                blobs, _ = ndimage.label(ndimage.binary_dilation(goal, iterations=gap), structure=np.ones((3, 3)))
+                self.map.goal_logodds[goal & np.isin(blobs, np.unique(blobs[rows[near], cols[near]]))] = 0.0
+                self._goal_cache, self._verify = None, 0
+                goal = self._goal_cells()
+            else:
+                self._verify = 0
         elif self._phase == "spin":
             if self._spun < int(round(360 / c.turn_deg)):
                 self._spun += 1

@@ -29,6 +29,8 @@ class CowConfig:
         goal_stop_logodds: STOP needs a goal cell within reach at least this sure; short of it the
             agent keeps looking at it (turning to and fro, one vote a step). Default: the goal
             threshold for the oracle, 3.0 (two net detections) for CLIP localizers.
+        verify_steps: looks at a goal within reach that may pass without it becoming sure enough to
+            STOP (or being refuted); then its cells are forgotten and the agent moves on.
         vocabulary: object categories known to the task; CLIP-Patch then classifies each patch over
             goal + vocabulary (embodied.localization) instead of CoW's softmax over patches.
         refine: with a vocabulary, CLIP-Patch checks a firing patch by classifying a crop of the
@@ -59,6 +61,7 @@ class CowConfig:
     goal_miss_logodds: float | None = None  # None: 0 for the oracle localizer, -0.35 for CLIP ones
     goal_threshold_logodds: float = 1.0
     goal_stop_logodds: float | None = None  # None: goal_threshold_logodds for the oracle, 3.0 for CLIP ones
+    verify_steps: int = 8
     vocabulary: tuple[str, ...] = ()
     refine: bool = True  # CLIP-Patch with a vocabulary: classify the depth segment under a firing patch
     proposals: str = "segments"
@@ -83,8 +86,9 @@ class CowConfig:
         if not (self.goal_hit_logodds > self.goal_threshold_logodds > 0 and (self.goal_miss_logodds or 0.0) <= 0):
             raise ConfigError("CowConfig: need goal_hit_logodds > goal_threshold_logodds > 0 >= goal_miss_logodds, got "
                               f"{self.goal_hit_logodds}, {self.goal_threshold_logodds}, {self.goal_miss_logodds}")
-        if self.forward_m <= 0 or self.turn_deg <= 0 or self.stop_distance_m <= 0 or self.replan_every < 1:
-            raise ConfigError("CowConfig: step sizes, stop_distance_m and replan_every must be positive")
+        if self.forward_m <= 0 or self.turn_deg <= 0 or self.stop_distance_m <= 0 or self.replan_every < 1 \
+                or self.verify_steps < 1:
+            raise ConfigError("CowConfig: step sizes, stop_distance_m, replan_every and verify_steps must be positive")
         if not (0 < self.squeeze_m <= self.agent_radius_m < self.clearance_m and 0 < self.min_speed <= 1):
             raise ConfigError("CowConfig: need 0 < squeeze_m <= agent_radius_m < clearance_m and 0 < min_speed <= 1, "
                               f"got {self.squeeze_m}, {self.agent_radius_m}, {self.clearance_m}, {self.min_speed}")

@@ -47,11 +47,14 @@ def _ensure_dataset(path: Path, cfg, echo) -> Path:
     from sims.raycast.clip_data import write_clip_dataset
 
     try:
+        from sims.raycast.clip_data import CLIP_DATA_VERSION
+
         index = read_index(path)
-        have = dict(index.get("generator", {}).get("config") or {})
+        gen = index.get("generator", {})
+        have = dict(gen.get("config") or {})
         want = json.loads(json.dumps(asdict(cfg)))
         have.pop("workers", None), want.pop("workers", None)  # how it was rendered does not change the data
-        if have == want:
+        if have == want and gen.get("clip_data_version") == CLIP_DATA_VERSION:
             return path
     except ShardError:
         pass

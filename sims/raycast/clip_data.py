@@ -47,7 +47,7 @@ from sims.raycast.scene import Scene, SceneObject
 __all__ = ["CLIP_DATA_VERSION", "ClipDataConfig", "ClipDataSample", "caption_object", "caption_frame",
            "caption_room", "house_samples", "write_clip_dataset", "MATERIAL_WORDS"]
 
-CLIP_DATA_VERSION = 2
+CLIP_DATA_VERSION = 3  # 3: depth segments leave walls and ceilings out (structure_mask)
 
 MATERIAL_WORDS = {"wood": "wooden", "metal": "metal", "fabric": "fabric", "leather": "leather",
                   "plastic": "plastic", "ceramic": "ceramic", "glass": "glass", "stone": "stone"}

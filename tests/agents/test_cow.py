@@ -53,6 +53,29 @@ def test_cow_oracle_reaches_a_visible_goal(episodes):
     assert row["success"] == 1.0 and row["distance_to_goal_m"] == 0.0 and row["spl"] > 0.3
 
 
+def test_cow_forgets_a_goal_it_can_neither_confirm_nor_refute(episodes):
+    """One detection of the plant, never again, and misses that cost nothing: the agent goes to it and
+    looks again ``verify_steps`` times (short of STOP's 3.0), then forgets it instead of looking forever."""
+    from agents.cow import CowAgent, CowConfig
+    from embodied.localization import Localization
+
+    oracle, seen = OracleLocalizer(), []
+
+    def once(obs, goal):
+        loc = oracle(obs, goal)
+        if loc.found and not seen:
+            seen.append(True)
+            return loc
+        return Localization(np.zeros_like(loc.relevance), False)
+
+    agent = CowAgent(CowConfig(localizer="patch", goal_miss_logodds=0.0, verify_steps=4, spin=False), once)
+    phases = []
+    row = run_episode(RaycastSimulator(SMALL), agent, episodes[2], max_steps=80,
+                      on_step=lambda obs, action, ag: phases.append(ag._phase))
+    assert seen and phases.count("verify") == 4 and row["steps"] == 80  # four looks, no STOP, no endless looking
+    assert not agent._goal_cells().any() and agent.map.goal_logodds.max() < agent.config.goal_threshold_logodds
+
+
 def test_cow_needs_depth_and_pose(episodes):
     from agents.cow import CowAgent, CowConfig
 
