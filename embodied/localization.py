@@ -10,9 +10,11 @@ Localizers (CoW's, plus a dense one):
   ``patch_vocab`` threshold: "is this patch the goal rather than anything else we know of",
   which fires far less on frames without the goal than the softmax over patches does.
   ``proposals="segments"`` replaces the grid by class-agnostic depth segments
-  (:func:`depth_segments`): each is cut out (:func:`segment_crop`) and classified over goal +
+  (:func:`depth_segments`: depth edges, with floor, walls and ceilings taken out by
+  :func:`structure_mask`): each is cut out (:func:`segment_crop`) and classified over goal +
   vocabulary, so a patch is an object-shaped region instead of a ninth of the frame (the
-  ConceptGraphs idea of classifying proposals, with depth edges as the proposer).
+  ConceptGraphs idea of classifying proposals, with depth geometry as the proposer). CoW's
+  default when it knows the task's vocabulary.
 * ``ref`` (CLIP-Ref): nine referring prompts ("a {goal} in the top left of the image", ...); a
   softmax over the prompts of the full frame's logits; the best region is relevant when above
   the threshold.
@@ -98,52 +100,67 @@ class OracleLocalizer:
 
 
 def structure_mask(points_world: np.ndarray, valid: np.ndarray, floor_z_m: float, wall_min_top_m: float = 2.05,
-                   plane_tol_m: float = 0.02, angle_bin_deg: float = 4.0, min_top_px: int = 20) -> np.ndarray:
+                   plane_tol_m: float = 0.02, angle_bin_deg: float = 4.0, min_top_px: int = 20,
+                   stride: int = 2) -> np.ndarray:
     """(H, W) bool: pixels of walls and ceilings, the room's structure rather than its objects.
 
-    A wall is a vertical plane (|normal z| < 0.15) that reaches more than ``wall_min_top_m`` above
-    the floor (higher than furniture; at least ``min_top_px`` of its pixels are up there); every
-    pixel on that plane (normal azimuth within ``angle_bin_deg``, offset within about
-    ``plane_tol_m``) is structure, down to the floor. So an object standing against a wall (a toilet,
-    a sofa), which touches it without a depth edge, keeps its own pixels: its faces lie on other
-    planes. Ceilings are the near-horizontal pixels above ``wall_min_top_m``. Normals come from
-    central differences of ``points_world`` (H, W, 3); ``valid`` (H, W) marks pixels with a return.
+    Everything higher than ``wall_min_top_m`` above the floor (above furniture) is structure, and so
+    is every pixel, down to the floor, of a vertical plane that rises up there (a wall: at least
+    ``min_top_px`` pixels above that height). Planes are found on every ``stride``-th pixel: normals
+    from central differences of ``points_world`` (H, W, 3; ``valid`` (H, W) marks returns), vertical
+    ones (|normal z| < 0.15) binned by normal azimuth (``angle_bin_deg``) and offset
+    (``plane_tol_m``); neighbouring tall bins form one plane, fitted as the mean of its pixels; a
+    pixel is on it within ``plane_tol_m`` and within the stretch its pixels cover (the end face of a
+    wall must not cut through the room). An object standing against a wall (a toilet, a sofa; it
+    touches the wall with no depth edge) so keeps its pixels, and so does a clock 4 cm proud of it.
     """
-    P = points_world
-    dx = np.zeros_like(P)
-    dy = np.zeros_like(P)
-    dx[:, 1:-1] = P[:, 2:] - P[:, :-2]
-    dy[1:-1] = P[2:] - P[:-2]
-    n = np.cross(dx, dy)
-    norm = np.linalg.norm(n, axis=-1)
-    ok = valid & (norm > 1e-12)
-    ok[:, 1:-1] &= valid[:, 2:] & valid[:, :-2]
-    ok[1:-1] &= valid[2:] & valid[:-2]
+    from scipy import ndimage
+
+    height_full = points_world[..., 2] - floor_z_m
+    out = valid & (height_full > wall_min_top_m)
+    P, V = points_world[::stride, ::stride], valid[::stride, ::stride]
+    ok = V.copy()
+    ok[:, 1:-1] &= V[:, 2:] & V[:, :-2]
+    ok[1:-1] &= V[2:] & V[:-2]
     ok[[0, -1]] = False
     ok[:, [0, -1]] = False
-    n = n / np.maximum(norm, 1e-12)[..., None]
-    height = P[..., 2] - floor_z_m
-    out = ok & (np.abs(n[..., 2]) > 0.9) & (height > wall_min_top_m)  # ceilings
-    vert = ok & (np.abs(n[..., 2]) < 0.15)
-    if not vert.any():
+    dx = P[1:-1, 2:] - P[1:-1, :-2]
+    dy = P[2:, 1:-1] - P[:-2, 1:-1]
+    n = np.zeros_like(P)
+    n[1:-1, 1:-1] = np.cross(dx, dy)
+    norm = np.sqrt((n * n).sum(-1))
+    ok &= norm > 1e-12
+    idx = np.flatnonzero(ok & (np.abs(n[..., 2]) < 0.15 * np.maximum(norm, 1e-12)))
+    if len(idx) == 0:
         return out
+    nxy = n.reshape(-1, 3)[idx, :2] / norm.reshape(-1)[idx, None]
     # a plane's normal up to sign: fold it onto the half-plane of a direction no axis-aligned wall has
-    u = np.array([math.cos(math.radians(100.0)), math.sin(math.radians(100.0))])
-    nxy = n[vert][:, :2]
-    nxy = nxy * np.where(nxy @ u < 0, -1.0, 1.0)[:, None]
+    u = (math.cos(math.radians(100.0)), math.sin(math.radians(100.0)))
+    nxy *= np.where(nxy[:, 0] * u[0] + nxy[:, 1] * u[1] < 0, -1.0, 1.0)[:, None].astype(nxy.dtype)
+    pxy = P.reshape(-1, 3)[idx, :2]
+    d = (nxy * pxy).sum(1)
     az = (np.degrees(np.arctan2(nxy[:, 1], nxy[:, 0])) - 10.0) % 360.0  # in [0, 180]
-    d = np.einsum("ij,ij->i", nxy, P[vert][:, :2])
-    ai = (az // angle_bin_deg).astype(np.int64) + 1
-    di = ((d - d.min()) // plane_tol_m).astype(np.int64) + 1
-    shape = (int(ai.max()) + 2, int(di.max()) + 2)
-    top = np.zeros(shape, np.int64)
-    np.add.at(top, (ai, di), height[vert] > wall_min_top_m)
-    walls = top >= min_top_px
-    grown = walls.copy()  # a plane near a bin edge falls into neighbouring bins
-    for sa in (-1, 0, 1):
-        for sd in (-1, 0, 1):
-            grown |= np.roll(np.roll(walls, sa, 0), sd, 1)
-    out[vert] |= grown[ai, di]
+    ai = (az // angle_bin_deg).astype(np.int64)
+    di = ((d - d.min()) // plane_tol_m).astype(np.int64)
+    n_d = int(di.max()) + 1
+    key = ai * n_d + di
+    high = P[..., 2].reshape(-1)[idx] - floor_z_m > wall_min_top_m
+    tall = np.bincount(key, weights=high, minlength=(int(ai.max()) + 1) * n_d).reshape(-1, n_d)
+    planes, k = ndimage.label(tall * stride * stride >= min_top_px, structure=np.ones((3, 3)))
+    if k == 0:
+        return out
+    member = planes.reshape(-1)[key]  # plane of each vertical pixel (0 = none)
+    X, Y = points_world[..., 0], points_world[..., 1]
+    for j in range(1, k + 1):
+        m = member == j
+        a, b = nxy[m].mean(0)
+        norm_ab = math.hypot(a, b)
+        a, b = a / norm_ab, b / norm_ab
+        c = float((pxy[m] @ np.array([a, b], pxy.dtype)).mean())
+        t = pxy[m] @ np.array([-b, a], pxy.dtype)  # along the wall: a plane ends where its pixels end
+        lo, hi = float(t.min()) - 2 * plane_tol_m, float(t.max()) + 2 * plane_tol_m
+        along = -X * b + Y * a
+        out |= valid & (np.abs(X * a + Y * b - c) < plane_tol_m) & (along > lo) & (along < hi)
     return out
 
 

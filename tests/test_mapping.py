@@ -143,7 +143,7 @@ def test_depth_segments_free_an_object_standing_against_a_wall():
     P = geometry.unproject_depth(depth, K.K) @ T[:3, :3].T + T[:3, 3]
     wall = structure_mask(P.astype(np.float32), depth > 0, 0.0)
     on_wall = (np.abs(P[..., 0] - 3.0) < 1e-3) & (depth > 0) & ~box
-    assert wall[on_wall].mean() > 0.9 and not wall[box].any()  # all but its outline and the image border
+    assert wall[on_wall].mean() > 0.9 and wall[box].mean() < 0.1  # the box but for where it touches the wall
 
 
 def test_frontiers_on_a_hand_made_grid():
