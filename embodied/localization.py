@@ -101,23 +101,25 @@ class OracleLocalizer:
 
 def structure_mask(points_world: np.ndarray, valid: np.ndarray, floor_z_m: float, wall_min_top_m: float = 2.05,
                    plane_tol_m: float = 0.02, angle_bin_deg: float = 4.0, min_top_px: int = 20,
-                   stride: int = 2) -> np.ndarray:
+                   min_span_m: float = 0.6, stride: int = 2) -> np.ndarray:
     """(H, W) bool: pixels of walls and ceilings, the room's structure rather than its objects.
 
-    Everything higher than ``wall_min_top_m`` above the floor (above furniture) is structure, and so
-    is every pixel, down to the floor, of a vertical plane that rises up there (a wall: at least
-    ``min_top_px`` pixels above that height). Planes are found on every ``stride``-th pixel: normals
-    from central differences of ``points_world`` (H, W, 3; ``valid`` (H, W) marks returns), vertical
-    ones (|normal z| < 0.15) binned by normal azimuth (``angle_bin_deg``) and offset
-    (``plane_tol_m``); neighbouring tall bins form one plane, fitted as the mean of its pixels; a
-    pixel is on it within ``plane_tol_m`` and within the stretch its pixels cover (the end face of a
-    wall must not cut through the room). An object standing against a wall (a toilet, a sofa; it
-    touches the wall with no depth edge) so keeps its pixels, and so does a clock 4 cm proud of it.
+    Ceilings (level surfaces higher than ``wall_min_top_m`` above the floor, above furniture) are
+    structure, and so is every pixel, down to the floor, of a wall: a vertical plane that rises up there (at least
+    ``min_top_px`` pixels above that height) and spans at least ``min_span_m`` in height (a clock
+    hung high is no wall). Planes are found on every ``stride``-th pixel: normals from central
+    differences of ``points_world`` (H, W, 3; ``valid`` (H, W) marks returns), vertical ones
+    (|normal z| < 0.15) binned by normal azimuth (``angle_bin_deg``) and offset (``plane_tol_m``);
+    neighbouring tall bins form one plane, fitted as the mean of its pixels; a pixel is on it within
+    ``plane_tol_m`` and within the stretch its pixels cover (the end face of a wall must not cut
+    through the room). An object standing against a wall (a toilet, a sofa; it touches the wall with
+    no depth edge) so keeps its pixels, and so does a clock 4 cm proud of it.
     """
     from scipy import ndimage
 
-    height_full = points_world[..., 2] - floor_z_m
-    out = valid & (height_full > wall_min_top_m)
+    if min_top_px < 1 or stride < 1:
+        raise ConfigError(f"structure_mask needs min_top_px >= 1 and stride >= 1, got {min_top_px}, {stride}")
+    H, W = valid.shape
     P, V = points_world[::stride, ::stride], valid[::stride, ::stride]
     ok = V.copy()
     ok[:, 1:-1] &= V[:, 2:] & V[:, :-2]
@@ -128,39 +130,51 @@ def structure_mask(points_world: np.ndarray, valid: np.ndarray, floor_z_m: float
     dy = P[2:, 1:-1] - P[:-2, 1:-1]
     n = np.zeros_like(P)
     n[1:-1, 1:-1] = np.cross(dx, dy)
+    step = np.zeros(P.shape[:2], P.dtype)  # length of 2 * stride pixels there, in metres
+    step[1:-1, 1:-1] = np.sqrt((dx * dx).sum(-1))
     norm = np.sqrt((n * n).sum(-1))
     ok &= norm > 1e-12
+    # ceilings: level surfaces above the furniture (the frame border copies its neighbours' verdict)
+    ceiling = ok & (np.abs(n[..., 2]) > 0.9 * norm) & (P[..., 2] - floor_z_m > wall_min_top_m)
+    if min(ceiling.shape) > 2:
+        ceiling = np.pad(ceiling[1:-1, 1:-1], 1, mode="edge")
+    out = valid & np.repeat(np.repeat(ceiling, stride, 0), stride, 1)[:H, :W]
     idx = np.flatnonzero(ok & (np.abs(n[..., 2]) < 0.15 * np.maximum(norm, 1e-12)))
     if len(idx) == 0:
         return out
-    nxy = n.reshape(-1, 3)[idx, :2] / norm.reshape(-1)[idx, None]
+    nxy = n.reshape(-1, 3)[idx, :2]
+    nxy /= np.sqrt((nxy * nxy).sum(1))[:, None]
     # a plane's normal up to sign: fold it onto the half-plane of a direction no axis-aligned wall has
     u = (math.cos(math.radians(100.0)), math.sin(math.radians(100.0)))
     nxy *= np.where(nxy[:, 0] * u[0] + nxy[:, 1] * u[1] < 0, -1.0, 1.0)[:, None].astype(nxy.dtype)
-    pxy = P.reshape(-1, 3)[idx, :2]
+    pts = P.reshape(-1, 3)[idx]
+    origin = pts[:, :2].mean(0)  # offsets from nearby: normal noise moves them less than from afar
+    pxy = pts[:, :2] - origin
     d = (nxy * pxy).sum(1)
     az = (np.degrees(np.arctan2(nxy[:, 1], nxy[:, 0])) - 10.0) % 360.0  # in [0, 180]
     ai = (az // angle_bin_deg).astype(np.int64)
     di = ((d - d.min()) // plane_tol_m).astype(np.int64)
     n_d = int(di.max()) + 1
     key = ai * n_d + di
-    high = P[..., 2].reshape(-1)[idx] - floor_z_m > wall_min_top_m
+    high = pts[:, 2] - floor_z_m > wall_min_top_m
     tall = np.bincount(key, weights=high, minlength=(int(ai.max()) + 1) * n_d).reshape(-1, n_d)
     planes, k = ndimage.label(tall * stride * stride >= min_top_px, structure=np.ones((3, 3)))
-    if k == 0:
-        return out
     member = planes.reshape(-1)[key]  # plane of each vertical pixel (0 = none)
-    X, Y = points_world[..., 0], points_world[..., 1]
+    X, Y = points_world[..., 0] - origin[0], points_world[..., 1] - origin[1]
+    steps = step.reshape(-1)[idx]
     for j in range(1, k + 1):
         m = member == j
+        if np.ptp(pts[m, 2]) < min_span_m:
+            continue
         a, b = nxy[m].mean(0)
         norm_ab = math.hypot(a, b)
         a, b = a / norm_ab, b / norm_ab
         c = float((pxy[m] @ np.array([a, b], pxy.dtype)).mean())
-        t = pxy[m] @ np.array([-b, a], pxy.dtype)  # along the wall: a plane ends where its pixels end
-        lo, hi = float(t.min()) - 2 * plane_tol_m, float(t.max()) + 2 * plane_tol_m
+        # along the wall, a plane ends where its pixels end (plus the frame border normals miss)
+        t = pxy[m] @ np.array([-b, a], pxy.dtype)
+        margin = 2 * plane_tol_m + float(steps[m].max())
         along = -X * b + Y * a
-        out |= valid & (np.abs(X * a + Y * b - c) < plane_tol_m) & (along > lo) & (along < hi)
+        out |= valid & (np.abs(X * a + Y * b - c) < plane_tol_m) & (along > t.min() - margin) & (along < t.max() + margin)
     return out
 
 

@@ -108,7 +108,7 @@ def _ray_cast_box_at_wall(K: CameraIntrinsics, T: np.ndarray, box_min, box_max, 
     rays_cam = np.stack([(u - K.cx) / K.fx, (v - K.cy) / K.fy, np.ones_like(u)], -1)  # z-depth 1 per unit t
     d = rays_cam @ T[:3, :3].T
     o = T[:3, 3]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t_wall = np.where(d[..., 0] > 0, (wall_x_m - o[0]) / d[..., 0], np.inf)
         t_wall = np.where(o[2] + t_wall * d[..., 2] <= 2.6, t_wall, np.inf)
         t_floor = np.where(d[..., 2] < 0, -o[2] / d[..., 2], np.inf)
@@ -144,6 +144,22 @@ def test_depth_segments_free_an_object_standing_against_a_wall():
     wall = structure_mask(P.astype(np.float32), depth > 0, 0.0)
     on_wall = (np.abs(P[..., 0] - 3.0) < 1e-3) & (depth > 0) & ~box
     assert wall[on_wall].mean() > 0.9 and wall[box].mean() < 0.1  # the box but for where it touches the wall
+
+
+@pytest.mark.parametrize("distance_m,yaw", [(2.0, 0.0), (3.0, 0.5), (5.0, -0.5)])
+def test_a_bare_wall_leaves_no_proposals_and_a_clock_on_it_stays_one(distance_m, yaw):
+    """At the agent's 224 x 224, a wall leaves nothing to classify, not even strips at the frame
+    border; a clock 4 cm proud of it, hung as high as they hang (centre 2.0 m), is kept whole."""
+    from embodied.localization import depth_segments
+
+    K = CameraIntrinsics.from_hfov(224, 224, 90.0)
+    T = geometry.camera_pose(np.array([3.0 - distance_m, 0.0, 0.88]), yaw)
+    depth, _ = _ray_cast_box_at_wall(K, T, (9.0, 9.0, 9.0), (9.1, 9.1, 9.1), wall_x_m=3.0)
+    assert depth_segments(depth, K.K, T, floor_z_m=0.0).max() == 0
+    depth, clock = _ray_cast_box_at_wall(K, T, (2.96, -0.18, 1.82), (3.0, 0.18, 2.18), wall_x_m=3.0)
+    seg = depth_segments(depth, K.K, T, floor_z_m=0.0)
+    ids, n = np.unique(seg[clock], return_counts=True)
+    assert ids[-1] > 0 and n[-1] >= 0.7 * clock.sum() and (seg == ids[-1])[~clock].sum() <= 0.1 * clock.sum()
 
 
 def test_frontiers_on_a_hand_made_grid():

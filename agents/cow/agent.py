@@ -246,14 +246,17 @@ class CowAgent:
                     self._phase = "verify"
                     return Action.TURN_LEFT  # another look (it stays in view); the next step faces it again
                 # looking again and again neither confirmed nor refuted it (its cells may be out of
-                # view from here): forget it (goal cells less than 0.3 m apart are one object); the
-                # agent moves on unless it is detected anew
+                # view from here): forget it (goal cells less than 0.3 m apart are one object) and the
+                # spot it was approached from; it comes back only on two new detections
                 from scipy import ndimage
 
                 gap = max(1, int(round(0.15 / self.map.frame.resolution_m)))
                 blobs, _ = ndimage.label(ndimage.binary_dilation(goal, iterations=gap), structure=np.ones((3, 3)))
-                self.map.goal_logodds[goal & np.isin(blobs, np.unique(blobs[rows[near], cols[near]]))] = 0.0
-                self._goal_cache, self._verify = None, 0
+                forget = goal & np.isin(blobs, np.unique(blobs[rows[near], cols[near]]))
+                self.map.goal_logodds[forget] = -c.goal_hit_logodds
+                if self._target is not None:
+                    self._failed.add(self._target)
+                self._goal_cache, self._verify, self._path = None, 0, []
                 goal = self._goal_cells()
             else:
                 self._verify = 0

@@ -12,7 +12,8 @@ agent's camera height, looking at an instance (the same kind of view the agent g
   object that dominates the cell, or by the room when none does;
 * ``segment`` samples: the depth segments of a view (:func:`embodied.localization.depth_segments`),
   cut as :func:`embodied.localization.segment_crop` cuts them for CLIP-Patch over segments, captioned
-  by the instance covering most of the segment, or by the room for bare wall.
+  by the instance covering most of the segment, or by the room for what is left of the room's
+  structure (door frames, wall ends; walls and ceilings themselves are no segments).
 
 Houses come from a split of :data:`sims.raycast.episodes.SPLITS`; the index records their seeds, so
 training and evaluation data can be checked for overlap
@@ -79,7 +80,7 @@ class ClipDataConfig:
         frames_per_house: object-facing frames kept whole (and split into cells) per house.
         cells_per_frame: captioned 3 x 3 cells kept per frame (plus one room cell when there is one).
         segments_per_view: depth segments kept per crop view (the viewed object's first, then others;
-            at most one of bare wall).
+            at most one without an object: room structure the proposer left in).
         min_segment_px: pixels a depth segment needs to be kept.
         frame_px: rendered frame size (square, ``hfov_deg`` wide), the agent's default.
         crop_px: stored size of crops and cells (square).
@@ -397,7 +398,7 @@ def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
 def _segment_samples(frame, T_world_cam: np.ndarray, K: np.ndarray, obj: SceneObject, stem: str, scene: Scene,
                      cfg: ClipDataConfig, rng: np.random.Generator, seed: int) -> list[ClipDataSample]:
     """Depth segments of one view of ``obj``: the one most covered by ``obj`` first, then random others
-    (at most one of bare wall), each captioned by the instance covering >= 60 % of it."""
+    (at most one without an object), each captioned by the instance covering >= 60 % of it."""
     from embodied.localization import depth_segments, segment_crop
 
     if not cfg.segments_per_view:

@@ -192,7 +192,7 @@ def test_drift_and_plot(tmp_path, tiny_clip):
 
 def test_balanced_sampler_crop_share():
     """Per category, ``crop_share`` of the places go to crops when the category has other kinds too;
-    None keeps sampling by count (and the same batches as before the option existed)."""
+    None keeps sampling by count."""
     from embodied.clip.shards import ClipSample
     from embodied.clip.train import _Batches
 
