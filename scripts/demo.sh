@@ -19,9 +19,9 @@ for name, fill in (("red_disc", (210, 30, 30)), ("green_disc", (30, 170, 60))):
 PY
 "$EMB" info
 "$EMB" sim view --seed 7 --start-seed 2 --out "$out"     # a built-in house: RGB | depth | instances | map
-# the main job: CoW object navigation on built-in val episodes (oracle localizer until a CLIP model is
-# available offline); results, maps and one video under outputs/nav/
-"$EMB" nav -n "${NAV_EPISODES:-20}" --video 1 --out outputs/nav/demo
+# the main job: CoW object navigation on built-in val episodes with CLIP-Patch over depth segments and
+# value-weighted frontiers (CLIP from --clip auto); results, maps and one video under outputs/nav/demo
+"$EMB" nav -n "${NAV_EPISODES:-20}" --localizer patch --frontier value --video 1 --out outputs/nav/demo
 args=(--image "$out/red_disc.png" --image "$out/green_disc.png" --text "a red circle" --text "a green circle" --templates short)
 if ! "$EMB" clip embed "${args[@]}"; then
   echo "[demo] no pretrained weights here (see the error above); falling back to a RANDOM tiny model:"
