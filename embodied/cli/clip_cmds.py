@@ -44,11 +44,9 @@ def _ensure_dataset(path: Path, cfg, echo) -> Path:
     from dataclasses import asdict
 
     from embodied.clip.shards import ShardError, read_index
-    from sims.raycast.clip_data import write_clip_dataset
+    from sims.raycast.clip_data import CLIP_DATA_VERSION, write_clip_dataset
 
     try:
-        from sims.raycast.clip_data import CLIP_DATA_VERSION
-
         index = read_index(path)
         gen = index.get("generator", {})
         have = dict(gen.get("config") or {})
