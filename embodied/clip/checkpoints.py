@@ -92,6 +92,18 @@ def load_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     return sd, meta
 
 
+def _stable_header(blob: bytes) -> bytes:
+    """A safetensors file with its JSON header's keys sorted: safetensors writes the metadata in
+    hash-map order, which changes from process to process, so equal weights gave unequal files."""
+    import json
+    import struct
+
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.dumps(json.loads(blob[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)  # the data stays 8-byte aligned, as safetensors writes it
+    return struct.pack("<Q", len(header)) + header + blob[8 + n:]
+
+
 def save_state_dict(
     path: str | os.PathLike, state_dict: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
 ) -> Path:
@@ -103,9 +115,9 @@ def save_state_dict(
     os.close(fd)
     try:
         if p.suffix.lower() in _SAFE_SUFFIXES:
-            from safetensors.torch import save_file
+            from safetensors.torch import save
 
-            save_file(tensors, tmp, metadata=dict(metadata or {}))
+            Path(tmp).write_bytes(_stable_header(save(tensors, metadata=dict(metadata or {}))))
         elif p.suffix.lower() in _TORCH_SUFFIXES:
             torch.save({"state_dict": tensors, _TORCH_META: dict(metadata or {})}, tmp)
         else:

@@ -317,6 +317,26 @@ def test_saved_files_get_the_usual_mode(tmp_path, tiny_clip):
         os.umask(umask)
 
 
+def test_same_weights_same_file_bytes_in_every_process(tmp_path):
+    """safetensors writes metadata in hash-map order, which changes per process; our files do not
+    (the sha256 in a provenance label must be reproducible)."""
+    import subprocess
+    import sys
+
+    from safetensors import safe_open
+
+    code = ("import sys, torch; from embodied.clip.checkpoints import save_state_dict; "
+            "save_state_dict(sys.argv[1], {'w': torch.arange(6.0).reshape(2, 3), 'b': torch.ones(5, dtype=torch.float16)}, "
+            "{f'key{i}': str(i) for i in range(16)})")
+    files = [tmp_path / f"m{i}.safetensors" for i in range(3)]
+    for f in files:
+        subprocess.run([sys.executable, "-c", code, str(f)], check=True)
+    blobs = {f.read_bytes() for f in files}
+    assert len(blobs) == 1
+    with safe_open(str(files[0]), "pt") as st:  # still a valid safetensors file
+        assert st.metadata()["key7"] == "7" and st.get_tensor("w")[1, 2] == 5.0 and st.get_tensor("b").dtype == torch.float16
+
+
 def test_hf_tokenizer_architectures_need_transformers():
     from embodied._optional import is_available
     from embodied.errors import MissingDependencyError
