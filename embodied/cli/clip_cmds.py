@@ -45,6 +45,7 @@ def _ensure_dataset(path: Path, cfg, echo) -> Path:
 
     from embodied.clip.shards import ShardError, read_index
     from sims.raycast.clip_data import CLIP_DATA_VERSION, write_clip_dataset
+    from sims.raycast.house import GENERATOR_VERSION
 
     try:
         index = read_index(path)
@@ -52,7 +53,8 @@ def _ensure_dataset(path: Path, cfg, echo) -> Path:
         have = dict(gen.get("config") or {})
         want = json.loads(json.dumps(asdict(cfg)))
         have.pop("workers", None), want.pop("workers", None)  # how it was rendered does not change the data
-        if have == want and gen.get("clip_data_version") == CLIP_DATA_VERSION:
+        if have == want and (gen.get("clip_data_version"), gen.get("house_generator_version")) == \
+                (CLIP_DATA_VERSION, GENERATOR_VERSION):
             return path
     except ShardError:
         pass

@@ -96,6 +96,7 @@ class TrainConfig:
         checks = [
             (self.class_weight >= 0, "class_weight must be >= 0"),
             (self.crop_share is None or 0 <= self.crop_share <= 1, "crop_share must be in [0, 1] or None"),
+            (self.crop_share is None or self.sampler == "balanced", "crop_share needs sampler='balanced'"),
             (self.steps >= 1 and self.batch_size >= 2, "steps must be >= 1 and batch_size >= 2 (contrastive pairs)"),
             (self.lr > 0 and self.weight_decay >= 0, "lr must be > 0 and weight_decay >= 0"),
             (0 <= self.warmup_steps, "warmup_steps must be >= 0"),

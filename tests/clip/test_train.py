@@ -214,3 +214,5 @@ def test_balanced_sampler_crop_share():
     assert crop_fraction(1.0) == 1.0 and crop_fraction(0.0) == 0.0
     with pytest.raises(ConfigError, match="crop_share"):
         TrainConfig(crop_share=1.5)
+    with pytest.raises(ConfigError, match="crop_share needs sampler='balanced'"):
+        TrainConfig(crop_share=0.5, sampler="random")
