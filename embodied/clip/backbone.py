@@ -494,6 +494,26 @@ def _build_tokenizer(cfg: ClipConfig):
     return open_clip.get_tokenizer(cfg.model)
 
 
+class _NoRandomInitWarning(logging.Filter):
+    """open_clip warns "Model initialized randomly" on every create_model(pretrained=None); where we
+    load weights right after, that line is false and alarming."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+def _create_for_weights(name: str, **kw: Any) -> torch.nn.Module:
+    """open_clip.create_model for a model whose weights are loaded next (without its false warning)."""
+    import open_clip
+
+    root, quiet = logging.getLogger(), _NoRandomInitWarning()
+    root.addFilter(quiet)
+    try:
+        return open_clip.create_model(name, pretrained=None, **kw)
+    finally:
+        root.removeFilter(quiet)
+
+
 def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance, bool]:
     """(model on the CPU, provenance, whether it uses QuickGELU)."""
     import open_clip
@@ -520,8 +540,7 @@ def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance, bool]:
                 pp = json.loads(meta[PREPROCESS_KEY]) if PREPROCESS_KEY in meta else None
             except json.JSONDecodeError as exc:
                 raise CheckpointError(f"{path} has corrupt embodied metadata: {exc}") from exc
-        model = open_clip.create_model(cfg.model, pretrained=None, force_quick_gelu=quick,
-                                       force_preprocess_cfg=pp, **common)
+        model = _create_for_weights(cfg.model, force_quick_gelu=quick, force_preprocess_cfg=pp, **common)
         _load_strict(model, sd, path, cfg.model)
         prov = Provenance(cfg.model, "checkpoint", tag=cfg.pretrained, path=str(path), sha256=file_sha256(path))
         return model, prov, quick or bool(model_cfg.get("quick_gelu", False))
@@ -529,8 +548,8 @@ def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance, bool]:
     src = registry.weights_source(cfg.model, tag, cfg.cache_dir)
     path = registry.resolve_pretrained(src, cfg.offline_timeout_s)
     quick = bool(src.pretrained_cfg.get("quick_gelu", False))
-    model = open_clip.create_model(cfg.model, pretrained=None, force_quick_gelu=quick,
-                                   force_preprocess_cfg=_tag_preprocess(src.pretrained_cfg), **common)
+    model = _create_for_weights(cfg.model, force_quick_gelu=quick, force_preprocess_cfg=_tag_preprocess(src.pretrained_cfg),
+                                **common)
     sd, _ = load_state_dict(path)
     _load_strict(model, sd, Path(path), cfg.model)
     prov = Provenance(cfg.model, "pretrained", tag=tag, remote=src.remote, path=str(path))
