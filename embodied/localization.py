@@ -105,9 +105,9 @@ def structure_mask(points_world: np.ndarray, valid: np.ndarray, floor_z_m: float
     """(H, W) bool: pixels of walls and ceilings, the room's structure rather than its objects.
 
     Ceilings (level surfaces higher than ``wall_min_top_m`` above the floor, above furniture) are
-    structure, and so is every pixel, down to the floor, of a wall: a vertical plane that rises up there (at least
-    ``min_top_px`` pixels above that height) and spans at least ``min_span_m`` in height (a clock
-    hung high is no wall). Planes are found on every ``stride``-th pixel: normals from central
+    structure, and so is every pixel, down to the floor, of a wall: a vertical plane that rises up
+    there (at least ``min_top_px`` pixels above that height) and spans at least ``min_span_m`` in
+    height (a clock hung high is no wall). Planes are found on every ``stride``-th pixel: normals from central
     differences of ``points_world`` (H, W, 3; ``valid`` (H, W) marks returns), vertical ones
     (|normal z| < 0.15) binned by normal azimuth (``angle_bin_deg``) and offset (``plane_tol_m``);
     neighbouring tall bins form one plane, fitted as the mean of its pixels; a pixel is on it within

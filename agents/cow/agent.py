@@ -224,10 +224,6 @@ class CowAgent:
         c = self.config
         turn = math.radians(c.turn_deg)
         goal = self._goal_cells()
-        if not goal.any():
-            self._verify = 0
-            if self._phase in ("navigate", "verify"):
-                self._phase = "explore"
         if goal.any():
             self._phase = "navigate"
             rows, cols = np.nonzero(goal)
@@ -260,11 +256,15 @@ class CowAgent:
                 goal = self._goal_cells()
             else:
                 self._verify = 0
-        elif self._phase == "spin":
-            if self._spun < int(round(360 / c.turn_deg)):
-                self._spun += 1
-                return Action.TURN_LEFT
-            self._phase = "explore"
+        else:
+            self._verify = 0
+            if self._phase == "spin":
+                if self._spun < int(round(360 / c.turn_deg)):
+                    self._spun += 1
+                    return Action.TURN_LEFT
+                self._phase = "explore"
+            elif self._phase in ("navigate", "verify"):  # its goal was refuted or forgotten
+                self._phase = "explore"
         self._since_plan += 1
         if not self._path or self._since_plan >= c.replan_every or self._path_blocked():
             self._plan(xy, goal)
