@@ -6,7 +6,7 @@ from typing import Any
 
 from embodied.errors import ConfigError
 
-__all__ = ["AGENTS", "make_agent"]
+__all__ = ["AGENTS", "agent_config", "make_agent"]
 
 AGENTS = {
     "cow": "CLIP on Wheels: CLIP (or oracle) localization + frontier exploration",
@@ -15,24 +15,38 @@ AGENTS = {
 }
 
 
-def make_agent(name: str, cow: dict[str, Any] | None = None, clip: Any = None, seed: int = 0) -> Any:
-    """Build agent ``name``. ``cow``: CowConfig fields; ``clip``: a ClipBackbone for CLIP
-    localizers and value-weighted frontiers."""
+def agent_config(name: str, config: Any = None) -> Any:
+    """The typed config agent ``name`` runs with: a CowConfig from a dict of its fields (unknown keys
+    rejected with a suggestion) for "cow" and "frontier" (which pins oracle localization, nearest
+    frontiers and no initial spin), None for "random" (it has no settings)."""
+    import dataclasses
+
     from embodied.config import config_from_dict
 
     if name not in AGENTS:
         raise ConfigError(f"unknown agent '{name}'; choose from {sorted(AGENTS)}")
     if name == "random":
+        return None
+    from agents.cow import CowConfig
+
+    cfg = config if isinstance(config, CowConfig) else config_from_dict(CowConfig, config or {})
+    if name == "frontier":
+        cfg = dataclasses.replace(cfg, localizer="oracle", frontier="nearest", spin=False)
+    return cfg
+
+
+def make_agent(name: str, config: Any = None, clip: Any = None, seed: int = 0) -> Any:
+    """Build agent ``name`` from its typed config (or a dict of its fields, see :func:`agent_config`).
+    ``clip``: a ClipBackbone for CLIP localizers and value-weighted frontiers; ``seed``: the agent's
+    random stream (the random walker)."""
+    cfg = agent_config(name, config)
+    if name == "random":
         from agents.baselines import RandomAgent
 
         return RandomAgent(seed)
-    from agents.cow import CowAgent, CowConfig
+    from agents.cow import CowAgent
     from embodied.localization import make_localizer
 
-    settings = dict(cow or {})
-    if name == "frontier":
-        settings.update(localizer="oracle", frontier="nearest", spin=False)
-    cfg = config_from_dict(CowConfig, settings)
     loc_kw: dict[str, Any] = {"center": cfg.center}
     if cfg.localizer != "oracle":
         loc_kw.update(threshold=cfg.localizer_threshold, templates=cfg.templates)

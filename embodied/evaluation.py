@@ -7,12 +7,12 @@ habitat-lab metrics; without it, Success/SPL cannot be computed and the run says
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
-import os
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from embodied.errors import EmbodiedError
@@ -20,7 +20,53 @@ from embodied.metrics import episode_metrics, summarize
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, Agent, Observation, Simulator
 
-__all__ = ["run_episode", "ResultsLog", "summarize_results", "summary_markdown", "comparison_markdown"]
+__all__ = ["NavRun", "run_episode", "summarize_results", "summary_markdown", "comparison_markdown"]
+
+
+@dataclass(frozen=True)
+class NavRun:
+    """Everything that decides the numbers of an ObjectNav run. Built once from the command line,
+    written once to the run's config.json (its identity: a rerun with another NavRun is refused) and
+    handed as it is to every worker. Worker and thread counts are not part of it.
+
+    Attributes:
+        simulator: registry name ("builtin", "habitat", "thor").
+        sim_config: the simulator's typed config (threads left unset; each worker sets its own).
+        agent: registry name ("cow", "frontier", "random").
+        agent_config: the agent's typed config (a CowConfig; None for agents without settings).
+        clip: the ClipConfig of CLIP localizers / value maps, or None when the agent uses no CLIP.
+        episodes: the built-in split the episodes were generated from, or the episode file.
+        episode_seed: which episodes are generated (sampling of starts and goals).
+        run_seed: seeds every episode's simulator reset and the agent; episode ``e`` gets
+            :meth:`reset_seed` ``(e)``, so results do not depend on the worker that ran it.
+        max_steps: steps before an episode ends without STOP.
+        success_distance_m: habitat-lab's SUCCESS_DISTANCE: STOP within this geodesic distance of the
+            goal's view points succeeds (the view points themselves are the simulator's business,
+            e.g. the built-in ``SimConfig.goal_view_radius_m``).
+    """
+
+    simulator: str = "builtin"
+    sim_config: Any = None
+    agent: str = "cow"
+    agent_config: Any = None
+    clip: Any = None
+    episodes: str = "val"
+    episode_seed: int = 0
+    run_seed: int = 0
+    max_steps: int = 500
+    success_distance_m: float = 0.1
+
+    def reset_seed(self, episode_id: str) -> int:
+        """The seed of episode ``episode_id``'s simulator reset (crc32 of the run seed and the id)."""
+        return zlib.crc32(f"{self.run_seed}:{episode_id}".encode())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON, nested configs tagged with their type: what config.json holds as the identity."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = {"type": type(v).__name__, **dataclasses.asdict(v)} if dataclasses.is_dataclass(v) else v
+        return out
 
 
 def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_steps: int = 500,
@@ -29,7 +75,8 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
     """Run one episode to STOP or ``max_steps``; return a JSON-ready result row.
 
     Bad input the episode cannot survive (unknown goal, start inside a wall, NaN depth, ...) gives a
-    row with ``skipped`` set to the reason instead of raising, so one bad episode never stops a run.
+    row with ``status`` "error" and the reason in ``error`` instead of raising, so one bad episode never
+    stops a run (and counts as a failure in every summary).
     """
     row: dict[str, Any] = {"episode_id": episode.episode_id, "scene_id": episode.scene_id,
                            "goal_category": episode.goal_category}
@@ -57,67 +104,58 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
                 break
         final_d = float(dist_fn(episode.goal_category)) if dist_fn else math.nan
     except EmbodiedError as exc:
-        row["skipped"] = f"{type(exc).__name__}: {exc}"
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return row
     shortest = episode.geodesic_distance_m if episode.geodesic_distance_m is not None else start_d
     m = episode_metrics(called_stop=action is Action.STOP, distance_to_goal_m=final_d, start_distance_m=start_d,
                         positions_m=[p[:2] for p in positions], steps=steps, collisions=collisions,
                         success_distance_m=success_distance_m, shortest_path_m=shortest)
     wall = time.perf_counter() - t0
-    row.update(m.to_dict())
+    row.update(m.to_dict(), status="ok")
     row.update({"seconds": round(wall, 4), "seconds_per_step": round(wall / max(steps, 1), 6),
                 "agent_seconds_per_step": round(agent_s / max(steps, 1), 6)})
     return row
 
 
-class ResultsLog:
-    """Append-only JSONL of result rows; each line is written and fsynced whole, so a killed run
-    loses at most the episode in flight and a rerun skips what is already there."""
+_FAILED_ZERO = ("success", "spl", "soft_spl")
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Rows written so far (a torn last line from a crash is ignored)."""
-        if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return out
+def _failed(row: Mapping[str, Any]) -> bool:
+    return row.get("status", "ok") != "ok"
 
-    def done_ids(self) -> set[str]:
-        return {r["episode_id"] for r in self.rows()}
 
-    def append(self, row: Mapping[str, Any]) -> None:
-        data = (json.dumps(row, sort_keys=True) + "\n").encode()
-        if self.path.exists() and self.path.stat().st_size:
-            with open(self.path, "rb") as f:  # a crash may have left a torn last line: start afresh
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    data = b"\n" + data
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _category_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Means over all ``rows``: a failed episode counts 0 in Success, SPL and SoftSPL; the other
+    metrics (distance, steps, path lengths) are means over the episodes that ran."""
+    ran = [r for r in rows if not _failed(r)]
+    out = summarize(ran)
+    n = len(rows)
+    out["episodes"] = n
+    if ran:
+        for k in _FAILED_ZERO:
+            if k in out:
+                out[k] = out[k] * len(ran) / n
+    else:
+        out.update({k: 0.0 for k in _FAILED_ZERO} if n else {})
+    out["failed"] = n - len(ran)
+    return out
 
 
 def summarize_results(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Overall and per-category means of finished episodes, plus skipped ones with reasons."""
-    rows = sorted(rows, key=lambda r: r["episode_id"])
-    done = [r for r in rows if "skipped" not in r]
-    out: dict[str, Any] = {"overall": summarize(done), "per_category": {}}
-    for cat in sorted({r["goal_category"] for r in done}):
-        out["per_category"][cat] = summarize([r for r in done if r["goal_category"] == cat])
-    if done:
-        out["overall"]["seconds_per_step"] = sum(r["seconds_per_step"] for r in done) / len(done)
-    out["skipped"] = [{"episode_id": r["episode_id"], "reason": r["skipped"]} for r in rows if "skipped" in r]
+    """Overall and per-category means over every episode, failed ones included (Success, SPL and
+    SoftSPL 0: a failure never leaves the denominator), plus the failed ones with their reasons.
+
+    A row failed when its ``status`` is not "ok" (an error, a timeout, a bad episode-file line).
+    """
+    rows = sorted(rows, key=lambda r: r.get("episode_id", r.get("id", "")))
+    out: dict[str, Any] = {"overall": _category_summary(rows), "per_category": {}}
+    for cat in sorted({r.get("goal_category") or "" for r in rows} - {""}):
+        out["per_category"][cat] = _category_summary([r for r in rows if r.get("goal_category") == cat])
+    ran = [r for r in rows if not _failed(r)]
+    if ran:
+        out["overall"]["seconds_per_step"] = sum(r["seconds_per_step"] for r in ran) / len(ran)
+    out["failed"] = [{"episode_id": r.get("episode_id", r.get("id")), "reason": r.get("error")}
+                     for r in rows if _failed(r)]
     return out
 
 
@@ -135,9 +173,9 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
 
     lines.append(row("**all**", summary["overall"]))
     lines += [row(cat, s) for cat, s in summary["per_category"].items()]
-    if summary["skipped"]:
-        lines += ["", f"Skipped {len(summary['skipped'])} episodes:"]
-        lines += [f"- {s['episode_id']}: {s['reason']}" for s in summary["skipped"]]
+    if summary["failed"]:
+        lines += ["", f"{len(summary['failed'])} episodes failed (Success 0, SPL 0):"]
+        lines += [f"- {s['episode_id']}: {s['reason']}" for s in summary["failed"]]
     return "\n".join(lines) + "\n"
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from embodied.config import config_from_dict, config_to_dict
 from embodied.errors import ConfigError
-from embodied.evaluation import ResultsLog
+from embodied.runs import ResultsLog
 
 from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, mine_sequence

@@ -353,7 +353,7 @@ def render_objects(records: Sequence[AssetRecord], out_dir: str | os.PathLike, c
     from tqdm.auto import tqdm
 
     from embodied._optional import is_available, require
-    from embodied.evaluation import ResultsLog
+    from embodied.runs import ResultsLog
 
     out = Path(out_dir)
     (out / "objects").mkdir(parents=True, exist_ok=True)

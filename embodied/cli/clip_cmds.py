@@ -15,9 +15,10 @@ from typing import Any
 import click
 
 from embodied import __version__
+from embodied.cli.options import CONTEXT, Group, clip_config_from_options, clip_options
 from embodied.errors import ConfigError
 
-__all__ = ["register", "resolve_clip_auto", "prepare_sim_trained", "parse_alphas"]
+__all__ = ["clip", "resolve_clip_auto", "prepare_sim_trained", "parse_alphas"]
 
 
 def _sim_data_configs(workers: int | None = None):
@@ -337,7 +338,6 @@ def _evaluate(data, localizers, templates, max_queries, zeroshot, finetuned, alp
       embodied clip eval --checkpoint sim.safetensors --data outputs/clip-data/val
       embodied clip eval --zeroshot zs.safetensors --finetuned ft.safetensors --alphas 0:1:0.1
     """
-    from embodied.cli.main import clip_config_from_options
     from embodied.clip.auto import weights_label
     from embodied.clip.evaluate import evaluate_samples
     from embodied.clip.model_card import read_model_card, update_model_card
@@ -471,10 +471,66 @@ def interpolate(zeroshot, finetuned, alphas, out) -> None:
         click.echo(f"alpha {a:.2f} -> {path}")
 
 
-def register(group: click.Group) -> None:
-    """Add the commands to the ``embodied clip`` group (``eval`` takes the shared weight options)."""
-    from embodied.cli.main import clip_options
+# ----------------------------------------------------------------------------- embed and the group
+def _read_image(path: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
 
-    for cmd in (dataset, train, prepare, interpolate):
-        group.add_command(cmd)
-    group.add_command(click.command("eval")(clip_options(_evaluate)))
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise click.BadParameter(f"cannot read image {path}: {exc}", param_hint="--image") from exc
+
+
+@click.command()
+@clip_options()
+@click.option("--image", "images", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              required=True, help="Image file (repeatable).")
+@click.option("--text", "texts", multiple=True, required=True, help='Text, e.g. "a chair" (repeatable).')
+@click.option("--templates", default="none", show_default=True,
+              help="Prompt ensemble per text: none, short or imagenet (80 CLIP templates).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def embed(images, texts, templates, as_json, **kw) -> None:
+    """Similarity of each image to each text.
+
+    Prints the cosine similarity and CLIP's softmax over the texts for every image, under a header
+    naming the weights used.
+
+    \b
+    Examples:
+      embodied clip embed --image kitchen.png --text "a chair" --text "a fridge"
+      embodied clip embed --checkpoint ft.safetensors --model ViT-B-32 --image a.png --text chair
+      embodied clip embed --random-init --model embodied-tiny --image a.png --text x
+    """
+    from embodied.clip import get_backbone
+    from embodied.clip.auto import weights_label
+
+    cfg = clip_config_from_options(kw)
+    arrays = [_read_image(p) for p in images]
+    backbone = get_backbone(cfg)
+    img = backbone.encode_images(arrays)
+    txt = backbone.text_classifier(list(texts), templates) if templates != "none" else backbone.encode_texts(texts)
+    cos, prob = backbone.similarity(img, txt)
+    if as_json:
+        click.echo(json.dumps({
+            "weights": backbone.provenance.to_dict(), "templates": templates,
+            "images": [str(p) for p in images], "texts": list(texts),
+            "cosine": cos.round(6).tolist(), "softmax": prob.round(6).tolist(),
+        }, indent=2))
+        return
+    click.echo(f"weights: {weights_label(backbone.provenance)}")
+    width = max(12, *(len(t) for t in texts))
+    click.echo(f"{'image':<24} {'text':<{width}} {'cosine':>8} {'softmax':>8}")
+    for i, p in enumerate(images):
+        for j, t in enumerate(texts):
+            click.echo(f"{p.name[:24]:<24} {t:<{width}} {cos[i, j]:>8.4f} {prob[i, j]:>8.4f}")
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+def clip() -> None:
+    """The shared CLIP backbone: embed images and texts; make, train, blend and evaluate CLIP models."""
+
+
+for _cmd in (embed, dataset, train, prepare, interpolate, click.command("eval")(clip_options()(_evaluate))):
+    clip.add_command(_cmd)

@@ -1,6 +1,6 @@
 """``embodied data``: multi-view training data (MIMIC pair mining; Objaverse ingestion and rendering).
 
-Other commands join this group with ``data.add_command(...)``; ``from embodied.cli.data import data``.
+``ingest`` and ``render`` (:mod:`embodied.cli.data_assets`) join this group in :mod:`embodied.cli.main`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from pathlib import Path
 
 import click
 
+from embodied.cli.options import CONTEXT, Group
 from embodied.config import parse_overrides
 from embodied.errors import ConfigError
 
 __all__ = ["data", "parse_seeds"]
 
 
-@click.group("data")
+@click.group("data", cls=Group, context_settings=CONTEXT)
 def data() -> None:
     """Multi-view training data: mine MIMIC image pairs from videos and simulators; ingest
     Objaverse-XL assets and render them from many views.
@@ -138,13 +139,3 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
         first = summary["errors"][0]
         raise SourceError(f"no sequence could be mined: all {seqs['done']} failed (listed in {out / 'summary.json'}); "
                           f"first: {first['unit']}: {first['error']}")
-
-
-def _register() -> None:
-    from embodied.cli.data_assets import ingest, render
-
-    data.add_command(ingest)
-    data.add_command(render)
-
-
-_register()

@@ -1,5 +1,5 @@
 """``embodied data ingest`` and ``embodied data render``: Objaverse-XL style 3D asset ingestion and
-multi-view rendering (the commands are attached to the ``data`` group by the CLI)."""
+multi-view rendering (:mod:`embodied.cli.main` adds them to the ``data`` group)."""
 
 from __future__ import annotations
 
@@ -191,10 +191,3 @@ def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring
         raise AssetError(f"nothing rendered: all {summary['objects']} object(s) failed (listed in "
                          f"{out / 'results.jsonl'}); first: {first['file_identifier'] or first['uid']}: "
                          f"{first['status']}: {first['error']}")
-
-
-if __name__ == "__main__":  # python -m embodied.cli.data_assets {ingest,render} ...
-    from embodied.cli.main import _Group
-
-    group = _Group("data", commands={"ingest": ingest, "render": render})
-    group(prog_name="embodied data")

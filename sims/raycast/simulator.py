@@ -42,7 +42,7 @@ class SimConfig:
     forward_noise_m: float = 0.0
     turn_noise_deg: float = 0.0
     nav_resolution_m: float = 0.05
-    success_radius_m: float = 1.0
+    goal_view_radius_m: float = 1.0
     max_depth_m: float = 20.0
     backend: str = "embree"
     threads: int | None = None
@@ -58,7 +58,7 @@ class SimConfig:
             (self.agent_radius_m >= 0 and self.agent_height_m > 0, "agent size must be non-negative"),
             (self.forward_noise_m >= 0 and self.turn_noise_deg >= 0, "noise std must be >= 0"),
             (0 < self.nav_resolution_m <= 0.25, "nav_resolution_m must be in (0, 0.25]"),
-            (self.success_radius_m > 0 and self.max_depth_m > 0, "radii must be > 0"),
+            (self.goal_view_radius_m > 0 and self.max_depth_m > 0, "radii must be > 0"),
             (self.backend in BACKENDS, f"backend must be one of {BACKENDS}"),
         ]
         for ok, msg in checks:
@@ -142,7 +142,7 @@ class RaycastSimulator:
                                   f"{', '.join(self.scene.categories)}")
             if self._footprints is None:
                 self._footprints = object_footprints(self.scene, -math.inf, math.inf)
-            mask = self._goal_masks[category] = object_view_mask(self.nav, objs, self.config.success_radius_m,
+            mask = self._goal_masks[category] = object_view_mask(self.nav, objs, self.config.goal_view_radius_m,
                                                                  self._footprints)
         return mask
 

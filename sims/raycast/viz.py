@@ -11,7 +11,7 @@ from embodied.types import Observation
 from sims.raycast.navigation import NavGrid
 from sims.raycast.scene import Scene
 
-__all__ = ["colorize_depth", "colorize_instances", "top_down_map", "panel", "save_walk"]
+__all__ = ["colorize_depth", "colorize_instances", "top_down_map", "panel"]
 
 _ROOM_RGB = {"living_room": (244, 226, 198), "bedroom": (214, 226, 244), "kitchen": (232, 244, 208),
              "bathroom": (208, 240, 240), "dining_room": (244, 214, 214), "office": (230, 220, 244)}
@@ -138,17 +138,3 @@ def panel(obs: Observation, scene: Scene, nav: NavGrid, path_xy: np.ndarray | No
     H = max(h, m.shape[0])
     out = [np.pad(t, ((0, H - t.shape[0]), (0, 4), (0, 0)), constant_values=255) for t in tiles]
     return np.concatenate(out + [np.pad(m, ((0, H - m.shape[0]), (0, 0), (0, 0)), constant_values=255)], axis=1)
-
-
-def save_walk(frames: list[np.ndarray], path: str | Path, fps: int = 8) -> Path:
-    """Write frames as .gif or .mp4 (by suffix) with imageio."""
-    import imageio.v2 as imageio
-
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix.lower() == ".gif":
-        imageio.mimsave(p, frames, duration=1000 / fps, loop=0)
-    else:
-        even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]
-        imageio.mimsave(p, even, fps=fps, macro_block_size=1)
-    return p

@@ -219,7 +219,7 @@ def test_nav_runner_resume_and_same_seed_same_metrics(tmp_path):
     (tmp_path / "a" / "results.jsonl").write_text(lines[0] + "\n" + lines[1][:20])  # a torn line
     res = _nav(tmp_path / "a")
     assert res.exit_code == 0 and "(1 already done)" in res.output
-    from embodied.evaluation import ResultsLog
+    from embodied.runs import ResultsLog
 
     again = ResultsLog(tmp_path / "a" / "results.jsonl").rows()
     assert sorted(r["episode_id"] for r in again) == sorted(r["episode_id"] for r in rows)
@@ -266,8 +266,8 @@ def test_nav_report_table_and_readme(tmp_path):
 def test_nav_cow_overrides(tmp_path):
     res = _nav(tmp_path / "a", "--cow", "clearance_m=0.5", "--cow", "spin=false", "-n", "1")
     assert res.exit_code == 0, res.output
-    cow = json.loads((tmp_path / "a" / "config.json").read_text())["spec"]["cow"]
-    assert cow["clearance_m"] == 0.5 and cow["spin"] is False
+    cow = json.loads((tmp_path / "a" / "config.json").read_text())["config"]["agent_config"]
+    assert cow["type"] == "CowConfig" and cow["clearance_m"] == 0.5 and cow["spin"] is False
     res = _nav(tmp_path / "b", "--cow", "clearence_m=0.5")
     assert res.exit_code == 2 and "did you mean 'clearance_m'" in res.output
     res = _nav(tmp_path / "c", "--cow", "clearance_m")
@@ -277,6 +277,7 @@ def test_nav_cow_overrides(tmp_path):
 
 
 def test_nav_bad_inputs(tmp_path, episodes):
+    from embodied.runs import ResultsLog
     from embodied.tasks import write_episodes
 
     path = write_episodes(tmp_path / "eps.jsonl", episodes[:1])
@@ -284,9 +285,20 @@ def test_nav_bad_inputs(tmp_path, episodes):
         f.write("{broken\n")
     res = _nav(tmp_path / "c", "--episode-file", str(path))
     assert res.exit_code == 0, res.output
+    assert "1 of 2 episodes failed" in res.output
     summary = json.loads((tmp_path / "c" / "summary.json").read_text())
-    assert summary["overall"]["episodes"] == 1 and len(summary["skipped"]) == 1
-    assert "eps.jsonl:2" in summary["skipped"][0]["reason"]
+    rows = {r["id"]: r for r in ResultsLog(tmp_path / "c" / "results.jsonl").rows()}
+    ok = rows[episodes[0].episode_id]
+    # the bad line is a failed episode: in the denominator, with Success 0 and SPL 0
+    assert summary["overall"]["episodes"] == 2 and summary["overall"]["failed"] == 1
+    assert summary["overall"]["success"] == pytest.approx(ok["success"] / 2, abs=1e-9)
+    assert summary["overall"]["spl"] == pytest.approx(ok["spl"] / 2, abs=1e-9)
+    assert len(summary["failed"]) == 1 and "eps.jsonl:2" in summary["failed"][0]["reason"]
+    # every episode bad: the command fails
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"episode_id": "x", "scene_id": "house-800", "goal_category": "unicorn"}\n{broken\n')
+    res = _nav(tmp_path / "g", "--episode-file", str(bad))
+    assert res.exit_code == 2 and "all 2 episodes failed" in res.output, res.output
     res = _nav(tmp_path / "d", "--localizer", "owl")
     assert res.exit_code == 2 and "owl" in res.output
     res = _nav(tmp_path / "e", "--sim", "habitat")

@@ -23,7 +23,7 @@ from datasets3d.objaverse import AssetRecord, read_manifest, scan_local, sha256_
 from datasets3d.rendering.config import RenderConfig
 from datasets3d.rendering.runner import render_objects
 from embodied.cli.data_assets import render
-from embodied.evaluation import ResultsLog
+from embodied.runs import ResultsLog
 from embodied.errors import MissingDependencyError
 
 ROOT = Path(__file__).resolve().parents[2]
