@@ -70,13 +70,13 @@ def main() -> int:
     from embodied.clip.evaluate import POINTING_LOCALIZERS, evaluate_samples
     from embodied.clip.shards import load_samples
     from embodied.clip.train import train_clip
-    from embodied.cli.clip_cmds import _sim_data_configs
+    from datasets3d.sim_clip import sim_data_configs
     from sims.raycast.categories import CATEGORIES
-    from sims.raycast.clip_data import write_clip_dataset
+    from datasets3d.clip_data import write_clip_dataset
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="clip-bench-"))
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs -> {root}")
-    train_cfg, eval_cfg = _sim_data_configs()
+    train_cfg, eval_cfg = sim_data_configs()
     with _Clock() as render:
         write_clip_dataset(root / "train", train_cfg, overwrite=True)
     n_train = json.loads((root / "train" / "index.json").read_text())["total"]

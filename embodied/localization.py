@@ -217,7 +217,7 @@ def depth_segments(depth_m: np.ndarray, K: np.ndarray, T_world_cam: np.ndarray, 
 def segment_crop(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The (h, w, 3) box of ``rgb`` around the pixels of ``mask`` (H, W bool), padded by an eighth of
     its size on each side (at least 2 px): what a segment-level classifier sees. Training data of the
-    sim-trained CLIP is cut the same way (sims.raycast.clip_data)."""
+    sim-trained CLIP is cut the same way (datasets3d.clip_data)."""
     ys, xs = np.nonzero(mask)
     pad_y, pad_x = max(2, int(ys.max() - ys.min()) // 8), max(2, int(xs.max() - xs.min()) // 8)
     return rgb[max(ys.min() - pad_y, 0):ys.max() + pad_y + 1, max(xs.min() - pad_x, 0):xs.max() + pad_x + 1]

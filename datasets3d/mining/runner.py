@@ -1,175 +1,98 @@
-"""Running a mining job: sequences in worker processes (or Ray actors), written in order, resumable.
+"""Running a mining job on :mod:`embodied.runs`: sequences in worker processes (or Ray), written in
+order, resumable.
 
-The unit of work is one sequence. Workers mine sequences in parallel; the parent writes each
-finished sequence (folders + shards, see :mod:`datasets3d.mining.writer`) strictly in the order of the
-sequence list and then appends its record to ``done.jsonl`` (fsynced). Results therefore do not
-depend on the number of workers, and a run killed at any point (even ``kill -9``) and restarted with
-the same command skips the recorded sequences, cleans what the killed run left half-written, and
-ends with the same pairs, none lost and none twice.
+The unit of work is one sequence; its job id is the sequence's ``unit_id``. Workers mine sequences in
+parallel; the parent writes each finished sequence (folders + shards, see
+:mod:`datasets3d.mining.writer`) strictly in the order of the sequence list (``ordered=True``) and
+then appends its row to ``results.jsonl`` (fsynced). Results therefore do not depend on the number of
+workers, and a run killed at any point (even ``kill -9``) and restarted with the same command skips
+the finished sequences, cleans what the killed run left half-written, and ends with the same pairs,
+none lost and none twice.
+
+A sequence that fails (nothing could be read, its worker died) gets a row with status "error" and
+the reason, and the run goes on; a rerun mines it again (``retry_errors``, the default). Its pairs,
+when it then succeeds, are the same pairs (keys, bytes, MIMIC folders, index rows) as in a run where
+it never failed, but they go into the shards after those written meanwhile: shards are append-only.
+A "partial" sequence (a truncated video: mined what could be read) is finished, not failed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence as Seq
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence as Seq
 from pathlib import Path
 from typing import Any
 
 from embodied.config import config_from_dict, config_to_dict
 from embodied.errors import ConfigError
-from embodied.runs import ResultsLog
+from embodied.files import atomic_write
+from embodied.runs import RESULTS_FILE, Job, ResultsLog, RunFolder, RunReport
 
 from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, mine_sequence
 from datasets3d.mining.sources import Sequence
 from datasets3d.mining.writer import PairWriter, summarize, summary_table, write_index
-from datasets3d.runs import TMP_GLOB, atomic_write, check_run_config, init_ray
 from datasets3d.shards import ShardPosition
 
-__all__ = ["run_mining", "load_done"]
+__all__ = ["run_mining", "load_done", "MiningSummary", "init_worker", "mine_job"]
 
 log = logging.getLogger(__name__)
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: dict[str, Any]) -> None:
-    """One core per worker: OpenCV (and BLAS, when numpy is imported here first) single-threaded."""
+class MiningSummary(dict):
+    """What :func:`run_mining` returns: the summary (as in summary.json), with the run's
+    :class:`embodied.runs.RunReport` as ``.report`` (its ``failure_line()``, ``all_failed``)."""
+
+    def __init__(self, summary: Mapping[str, Any], report: RunReport) -> None:
+        super().__init__(summary)
+        self.report = report
+
+
+def init_worker(arg: Mapping[str, Any]) -> None:
+    """A mining worker's setup (``init`` of :func:`embodied.runs.run_jobs`): the OverlapTester for
+    ``arg["config"]``; in a worker process (``arg["one_thread"]``), OpenCV single-threaded, one core each."""
     import cv2
 
-    cv2.setNumThreads(1)
+    if arg.get("one_thread"):
+        cv2.setNumThreads(1)
     from datasets3d.mining.overlap import OverlapTester
 
-    _WORKER["tester"] = OverlapTester(config_from_dict(MiningConfig, config))
-    _WORKER["config"] = config
+    _WORKER["tester"] = OverlapTester(config_from_dict(MiningConfig, arg["config"]))
 
 
-def _mine_job(seq: dict[str, Any], config: dict[str, Any]) -> UnitResult:
-    if _WORKER.get("config") != config:  # first job here, or a Ray worker reused by a run with other settings
-        _init_worker(config)
+def mine_job(seq: dict[str, Any]) -> UnitResult:
+    """A worker's job: mine one sequence (``Sequence.to_dict()``) with the tester of :func:`init_worker`."""
     tester = _WORKER["tester"]
     return mine_sequence(Sequence.from_dict(seq), tester.config, tester)
 
 
 def load_done(out: str | os.PathLike) -> list[dict[str, Any]]:
-    """The done.jsonl records of an output folder (first record per sequence; a torn last line is ignored)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for r in ResultsLog(Path(out) / "done.jsonl").rows():
-        if "unit" in r:
-            seen.setdefault(r["unit"], r)
-    return list(seen.values())
-
-
-def _results(todo: list[Sequence], config: MiningConfig, workers: int, use_ray: bool) -> Iterator[UnitResult]:
-    """Mined sequences in the order of ``todo``."""
-    cfg = config_to_dict(config)
-    jobs = [(s.to_dict(), cfg) for s in todo]
-    if use_ray:
-        yield from _ray_results(todo, jobs, workers)
-    elif workers <= 1 or len(todo) <= 1:
-        from datasets3d.mining.overlap import OverlapTester
-
-        tester = OverlapTester(config)
-        for s in todo:
-            yield mine_sequence(s, config, tester)
-    else:
-        yield from _pool_results(todo, jobs, workers, cfg)
-
-
-_JOB = _mine_job
-"""What a worker process runs per sequence (replaceable in tests, e.g. by a job that crashes)."""
-
-_DIED = ("the worker process died while mining this sequence, also when it ran alone (a crash in the video "
-         "decoder, or out of memory); check the file with ffprobe, re-encode it or leave it out")
-
-
-def _pool_results(todo: list[Sequence], jobs: list[tuple], workers: int, cfg: dict[str, Any]) -> Iterator[UnitResult]:
-    """Mined sequences in order from spawned worker processes. A worker that dies (a segfault in a
-    decoder, an OOM kill) breaks the pool: the first unfinished sequence is then mined again alone in a
-    fresh process (so a sequence is blamed only when it kills a process by itself) and recorded as an
-    error if that dies too; the pool is restarted for the rest and the run goes on."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    ctx = mp.get_context("spawn")
-
-    def pool_of(n: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(cfg,))
-
-    i = 0
-    while i < len(todo):
-        pool = pool_of(min(workers, len(todo) - i))
-        broken = False
-        try:
-            futures = [pool.submit(_JOB, *job) for job in jobs[i:]]
-            for fut in futures:  # in order; later sequences finish meanwhile
-                try:
-                    res = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    break
-                yield res
-                i += 1
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if broken:
-            log.warning("a mining worker died; mining %s again on its own", todo[i].unit_id)
-            alone = pool_of(1)
-            try:
-                res = alone.submit(_JOB, *jobs[i]).result()
-            except BrokenProcessPool:
-                res = UnitResult(todo[i], status="error", error=_DIED)
-            finally:
-                alone.shutdown(wait=True, cancel_futures=True)
-            yield res
-            i += 1
-
-
-def _ray_results(todo: list[Sequence], jobs: list[tuple], workers: int) -> Iterator[UnitResult]:
-    """Mined sequences in order from Ray tasks, at most ``workers`` running at once (each worker process
-    keeps its OverlapTester between tasks). A task that fails (its worker died, the node was lost) is
-    recorded as the sequence's error; no retries, the run goes on."""
-    ray = init_ray()
-    task = ray.remote(max_retries=0, num_cpus=1)(_JOB)
-    pending = deque(range(len(jobs)))
-    running: dict[Any, int] = {}
-    finished: dict[int, UnitResult] = {}
-    nxt = 0
-    while nxt < len(jobs):
-        while pending and len(running) < max(1, workers):
-            k = pending.popleft()
-            running[task.remote(*jobs[k])] = k
-        ready, _ = ray.wait(list(running), num_returns=1)
-        for ref in ready:
-            k = running.pop(ref)
-            try:
-                finished[k] = ray.get(ref)
-            except Exception as exc:  # noqa: BLE001 - a dead worker or lost node: this sequence's error
-                why = " ".join(str(exc).split())[:300]
-                finished[k] = UnitResult(todo[k], status="error",
-                                         error=f"the Ray task mining this sequence failed: {type(exc).__name__}: {why}")
-        while nxt in finished:  # in order; later sequences wait in the buffer
-            yield finished.pop(nxt)
-            nxt += 1
+    """The rows of an output folder's results.jsonl: the latest per sequence (finished ones, and failed
+    ones with status "error" and the reason), in the order they first appear; a torn last line is ignored."""
+    return [r for r in ResultsLog(Path(out) / RESULTS_FILE).latest().values() if "unit" in r]
 
 
 def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.PathLike, *,
-               workers: int | None = None, use_ray: bool = False, progress: bool = True,
-               echo: Callable[[str], None] | None = print) -> dict[str, Any]:
+               workers: int | None = None, use_ray: bool = False, retry_errors: bool = True, progress: bool = True,
+               echo: Callable[[str], None] | None = print) -> MiningSummary:
     """Mine ``sequences`` into ``out`` (resuming what is there); returns the summary (also in summary.json).
 
     Args:
         sequences: the units of work (see :mod:`datasets3d.mining.sources`).
         config: the mining settings; an existing ``out`` must have been made with the same.
-        workers: worker processes (default: CPU count) or Ray actors.
+        workers: worker processes (default: CPU count; 1 mines in this process) or Ray tasks at a time.
         use_ray: run on a Ray cluster (``RAY_ADDRESS``, else a local one); needs the ``[ray]`` extra.
+        retry_errors: mine again sequences that failed in an earlier run (else they stay failed).
         progress: show a tqdm bar over sequences with the kept/dropped counts.
         echo: where to print the summary table (None: nowhere).
+
+    Returns:
+        The summary dict; ``.report`` is the :class:`embodied.runs.RunReport` (one row per sequence).
     """
     from embodied import __version__
 
@@ -181,73 +104,65 @@ def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.Pat
         raise ConfigError(f"sequences must be unique; repeated: {', '.join(dup)}")
     if any(s.kind == "habitat" for s in sequences):
         # checked before anything runs: a missing package is not a bad input, and recording it as each
-        # sequence's error would make the rerun after installing it skip them
+        # sequence's error would make every rerun fail them again until it is installed
         from embodied._optional import require
 
         require("habitat_sim", purpose="mining habitat scenes")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(TMP_GLOB):  # temporary files of a killed run's atomic writes
-        stale.unlink(missing_ok=True)
-    check_run_config(out, {"embodied": __version__, "seed": config.seed, "config": config_to_dict(config),
-                           "sequences": [s.to_dict() for s in sequences]}, "pairs mined")
+    if (out / "done.jsonl").exists() and not (out / RESULTS_FILE).exists():
+        raise ConfigError(f"{out} was mined by an older version (done.jsonl, no {RESULTS_FILE}); use another --out, "
+                          "or delete the folder to start over")
+    cfg = config_to_dict(config)
+    record = {"embodied": __version__, "seed": config.seed, "config": cfg,
+              "sequences": [s.to_dict() for s in sequences]}
     t0 = time.perf_counter()
+    with RunFolder(out, record, what="pairs mined") as run:
+        # the shards end where the last row that wrote to them says (rows are appended in writing order;
+        # a failed job's row from the runner has no position: nothing of it was written)
+        position = None
+        for r in run.results.rows():
+            if r.get("shard_position"):
+                position = ShardPosition.from_dict(r["shard_position"])
+        latest = run.results.latest()
+        done = {i for i, r in latest.items() if r.get("status") == "ok" or not retry_errors}
+        todo = [s for s in sequences if s.unit_id not in done]
+        writer = PairWriter(out, config, resume=position)
+        writer.clean(todo)  # what a killed run left of sequences without a finished row
 
-    records = load_done(out)
-    done = {r["unit"] for r in records}
-    position = None
-    for r in records:
-        if r.get("shard_position"):
-            position = ShardPosition.from_dict(r["shard_position"])
-    writer = PairWriter(out, config, resume=position)
-    todo = [s for s in sequences if s.unit_id not in done]
-    writer.clean(todo)
-    donelog = ResultsLog(out / "done.jsonl")
-    workers = max(1, workers or os.cpu_count() or 1)
-    tally = Counter()
-    for r in records:
-        tally.update(r["outcomes"])
+        tally: Counter = Counter()
+        for i in done:
+            tally.update(latest[i].get("outcomes", {}))
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+        def write(job: Job, res: UnitResult) -> dict[str, Any]:  # in the parent, in sequence order
+            row = writer.write(res)
+            tally.update(row["outcomes"])
+            if res.status == "partial":
+                log.warning("%s partial: %s", job.id, res.error)
+            return row
 
-        bar = tqdm(total=len(sequences), initial=len(sequences) - len(todo), desc="mining", unit="seq")
+        def postfix(_rows: list[dict[str, Any]]) -> dict[str, int]:
+            return {"kept": tally.get("kept", 0), "dropped": sum(tally.get(k, 0) for k in DROP_REASONS)}
 
-    def postfix() -> None:
-        if bar is not None:
-            dropped = sum(tally.get(k, 0) for k in DROP_REASONS)
-            bar.set_postfix(kept=tally.get("kept", 0), dropped=dropped, refresh=False)
+        jobs = [Job(s.unit_id, s.to_dict(), meta={"unit": s.unit_id, "sequence": s.to_dict()}) for s in sequences]
+        n_workers = max(1, workers or os.cpu_count() or 1)
+        report = run.run(jobs, mine_job, init=init_worker, init_arg={"config": cfg, "one_thread": use_ray or n_workers > 1},
+                         record=write, workers=n_workers, use_ray=use_ray, ordered=True, retry_errors=retry_errors,
+                         progress="mining" if progress else None, postfix=postfix)
+        writer.close()
 
-    postfix()
-    try:
-        for res in _results(todo, config, workers, use_ray):
-            record = writer.write(res)
-            donelog.append(record)
-            records.append(record)
-            tally.update(record["outcomes"])
-            if res.status != "ok":
-                log.warning("%s %s: %s", res.sequence.unit_id, res.status, res.error)
-            if bar is not None:
-                postfix()
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    writer.close()
-
-    order = {u: i for i, u in enumerate(ids)}
-    records.sort(key=lambda r: order.get(r["unit"], len(order)))
-    write_index(out / "index.parquet", records)
-    summary = {"embodied": __version__, "seed": config.seed, "config": config_to_dict(config),
-               **summarize(records), "wall_s": round(time.perf_counter() - t0, 3)}
-    if config.contact_sheet_pairs:
-        sheet = _contact_sheet(out, records, config)
-        summary["contact_sheet"] = sheet.name if sheet else None
-    atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
+        # rows of sequences an earlier run of this folder mined but this call was not given: still in the outputs
+        given = set(ids)
+        records = report.rows + [r for i, r in run.results.latest().items() if i not in given and "unit" in r]
+        write_index(out / "index.parquet", records)
+        summary = {"embodied": __version__, "seed": config.seed, "config": cfg, **summarize(records),
+                   "wall_s": round(time.perf_counter() - t0, 3)}
+        if config.contact_sheet_pairs:
+            sheet = _contact_sheet(out, records, config)
+            summary["contact_sheet"] = sheet.name if sheet else None
+        run.write_json("summary.json", summary)
     if echo is not None:
         echo(summary_table(summary))
-    return summary
+    return MiningSummary(summary, report)
 
 
 def _contact_sheet(out: Path, records: list[dict[str, Any]], config: MiningConfig) -> Path | None:
@@ -257,7 +172,7 @@ def _contact_sheet(out: Path, records: list[dict[str, Any]], config: MiningConfi
 
     from datasets3d.mining.viz import contact_sheet, draw_pair
 
-    metas = [m for r in records for m in r["pairs"]][: config.contact_sheet_pairs]
+    metas = [m for r in records for m in r.get("pairs", [])][: config.contact_sheet_pairs]
     panels = []
     for m in metas:
         imgs = _read_pair(out, m)

@@ -3,7 +3,8 @@
 Output folder::
 
     config.json                 the resolved MiningConfig, package version, seed and sequences
-    done.jsonl                  one fsynced line per finished sequence (the resume record)
+    results.jsonl               one fsynced row per sequence (embodied.runs; the resume record): its
+                                status, pairs, outcomes and shard position, or the reason it failed
     mimic/<source>/<sequence>/<pair>/0000.jpg, 0001.jpg, corresponding.npy     (format "mimic"/"both")
     shards/pairs-000000.tar ... (format "wds"/"both"): <key>.0000.jpg, <key>.0001.jpg,
                                 <key>.corr.npy ((K, 2) int16 patch pairs), <key>.json (the index row + more)
@@ -17,8 +18,9 @@ patch in 0001.jpg} (row-major patch ids, 14 x 14 grid by default). The shards ca
 plain (K, 2) array instead, which loads without pickle.
 
 Crash safety: a sequence's folder is written under ``.<sequence>.partial`` and renamed when complete;
-its shard samples are fsynced, then its line is appended to done.jsonl. On a rerun, sequences without
-a line are cleaned (folders removed, shards cut back to the last recorded position) and mined again.
+its shard samples are fsynced, then its row is appended to results.jsonl. On a rerun, sequences without
+a finished row are cleaned (folders removed, shards cut back to the last recorded position) and mined
+again, failed ones included.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ from typing import Any
 
 import numpy as np
 
+from embodied.files import atomic_write
+
 from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, corresponding_npy
 from datasets3d.mining.sources import Sequence
-from datasets3d.runs import atomic_write
 from datasets3d.shards import ShardPosition, ShardWriter
 
 __all__ = ["PairWriter", "INDEX_COLUMNS", "write_index", "read_index", "summarize", "summary_table",
-           "atomic_write"]  # atomic_write lives in datasets3d.runs (re-exported here)
+           "atomic_write"]  # atomic_write lives in embodied.files (re-exported here)
 
 SHARD_PREFIX = "pairs"
 INDEX_COLUMNS = ("key", "source", "sequence", "pair", "frame0", "frame1", "overlap", "n_corresponding", "n_matches",
@@ -77,7 +80,9 @@ class PairWriter:
             shutil.rmtree(d, ignore_errors=True)
 
     def write(self, res: UnitResult) -> dict[str, Any]:
-        """Write one sequence's pairs; returns its done.jsonl record (append it after this returns)."""
+        """Write one sequence's pairs; returns its results row (append it after this returns). The row's
+        ``status`` is the job's: "error" when nothing could be mined, else "ok"; ``sequence_status`` is
+        the sequence's own ("ok", "partial" or "error")."""
         seq = res.sequence
         metas = []
         final = self.out / "mimic" / seq.source / seq.name
@@ -111,7 +116,8 @@ class PairWriter:
         if self.shards is not None:
             self.shards.sync()
             position = self.shards.position.to_dict()
-        return {"unit": seq.unit_id, "sequence": seq.to_dict(), "status": res.status, "error": res.error,
+        return {"unit": seq.unit_id, "sequence": seq.to_dict(), "status": "error" if res.status == "error" else "ok",
+                "sequence_status": res.status, "error": res.error,
                 "frames": res.frames, "seconds": round(res.seconds, 4),
                 "timings": {k: round(v, 4) for k, v in res.timings.items()},
                 "outcomes": dict(sorted(res.outcomes.items())), "pairs": metas, "shard_position": position}
@@ -141,7 +147,7 @@ def write_index(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:
                         ("overlap", pa.float32()), ("n_corresponding", pa.int32()), ("n_matches", pa.int32()),
                         ("n_inliers", pa.int32()), ("sha256", pa.string()), ("folder", pa.string()),
                         ("shard", pa.string())])
-    rows = [{c: m.get(c) for c in INDEX_COLUMNS} for r in records for m in r["pairs"]]
+    rows = [{c: m.get(c) for c in INDEX_COLUMNS} for r in records for m in r.get("pairs", [])]
     table = pa.Table.from_pylist(rows, schema=schema)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp)
@@ -157,31 +163,38 @@ def read_index(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Totals over done.jsonl records: sequences by status, pairs kept, tested pairs by outcome, errors."""
+    """Totals over results rows: sequences by status, pairs kept, tested pairs by outcome, errors. A row
+    of a failed job (status "error", no pairs: the worker died) counts as an errored sequence."""
     records = list(records)
     outcomes: Counter = Counter()
     per_source: dict[str, Counter] = {}
     timings: Counter = Counter()
     for r in records:
-        outcomes.update(r["outcomes"])
+        outcomes.update(r.get("outcomes", {}))
         src = r["sequence"]["source"]
-        per_source.setdefault(src, Counter()).update({"sequences": 1, "pairs": len(r["pairs"])})
+        per_source.setdefault(src, Counter()).update({"sequences": 1, "pairs": len(r.get("pairs", []))})
         timings.update(r.get("timings", {}))
     tested = sum(outcomes.values())
     dropped = {k: outcomes.get(k, 0) for k in DROP_REASONS}
-    status = Counter(r["status"] for r in records)
+    status = Counter(_sequence_status(r) for r in records)
     return {
         "sequences": {"done": len(records), "ok": status.get("ok", 0), "partial": status.get("partial", 0),
                       "error": status.get("error", 0)},
-        "frames": sum(r["frames"] for r in records),
-        "pairs_kept": sum(len(r["pairs"]) for r in records),
+        "frames": sum(r.get("frames", 0) for r in records),
+        "pairs_kept": sum(len(r.get("pairs", [])) for r in records),
         "pairs_tested": tested,
         "dropped": dropped,
         "per_source": {k: dict(v) for k, v in sorted(per_source.items())},
-        "errors": [{"unit": r["unit"], "status": r["status"], "error": r["error"]} for r in records if r["error"]],
-        "seconds": round(sum(r["seconds"] for r in records), 3),
+        "errors": [{"unit": r["unit"], "status": _sequence_status(r), "error": r["error"]} for r in records
+                   if r.get("error")],
+        "seconds": round(sum(r.get("seconds", 0.0) for r in records), 3),
         "time_split_s": {k: round(v, 3) for k, v in sorted(timings.items())},
     }
+
+
+def _sequence_status(row: Mapping[str, Any]) -> str:
+    """ok / partial / error: the sequence's own status, or the job's where the job failed."""
+    return "error" if row.get("status") != "ok" else row.get("sequence_status", "ok")
 
 
 def summary_table(summary: Mapping[str, Any]) -> str:

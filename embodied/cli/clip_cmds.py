@@ -15,100 +15,11 @@ from typing import Any
 import click
 
 from embodied import __version__
+from datasets3d.sim_clip import default_eval_data, prepare_sim_trained, sim_categories
 from embodied.cli.options import CONTEXT, Group, clip_config_from_options, clip_options
 from embodied.errors import ConfigError
 
-__all__ = ["clip", "resolve_clip_auto", "prepare_sim_trained", "parse_alphas"]
-
-
-def _sim_data_configs(workers: int | None = None):
-    """(train, held-out) data settings of the sim-trained model."""
-    import os
-
-    from sims.raycast.clip_data import ClipDataConfig
-
-    w = workers or max(1, min(2, os.cpu_count() or 1))
-    train = ClipDataConfig(split="train", houses=100, workers=w)
-    held_out = ClipDataConfig(split="val", houses=20, keep_masks=True, crops_per_category=2, frames_per_house=6,
-                              cells_per_frame=0, workers=w)
-    return train, held_out
-
-
-def _categories() -> list[str]:
-    from sims.raycast.categories import CATEGORIES
-
-    return list(CATEGORIES)
-
-
-def _ensure_dataset(path: Path, cfg, echo) -> Path:
-    """Render ``cfg`` into ``path`` unless a complete dataset with the same settings is there."""
-    from dataclasses import asdict
-
-    from embodied.clip.shards import ShardError, read_index
-    from sims.raycast.clip_data import CLIP_DATA_VERSION, write_clip_dataset
-    from sims.raycast.house import GENERATOR_VERSION
-
-    try:
-        index = read_index(path)
-        gen = index.get("generator", {})
-        have = dict(gen.get("config") or {})
-        want = json.loads(json.dumps(asdict(cfg)))
-        have.pop("workers", None), want.pop("workers", None)  # how it was rendered does not change the data
-        if have == want and (gen.get("clip_data_version"), gen.get("house_generator_version")) == \
-                (CLIP_DATA_VERSION, GENERATOR_VERSION):
-            return path
-    except ShardError:
-        pass
-    echo(f"rendering {cfg.houses} {cfg.split} houses -> {path}")
-    write_clip_dataset(path, cfg, overwrite=True)
-    return path
-
-
-def prepare_sim_trained(path: str | Path, *, echo=click.echo, workers: int | None = None,
-                        device: str = "auto") -> Path:
-    """Render training and held-out data from the built-in simulator and train the sim-trained model
-    into ``path`` (checkpoint + model card with its held-out evaluation). The data stays next to it."""
-    from embodied.clip import ClipConfig
-    from embodied.clip.auto import SIM_MODEL, SIM_TRAINED_VERSION, sim_trained_recipe
-    from embodied.clip.evaluate import POINTING_LOCALIZERS, evaluate_samples
-    from embodied.clip.shards import load_samples
-    from embodied.clip.train import train_clip
-
-    path = Path(path)
-    t0 = time.perf_counter()
-    train_cfg, eval_cfg = _sim_data_configs(workers)
-    root = path.parent / f"{path.name.split('.')[0]}-data"
-    train_dir = _ensure_dataset(root / "train", train_cfg, echo)
-    render_s = time.perf_counter() - t0
-    recipe = sim_trained_recipe(device)
-    result = train_clip(train_dir, path, recipe, init=ClipConfig(model=SIM_MODEL, random_init=True, seed=recipe.seed),
-                        extra_card={"sim_trained_version": SIM_TRAINED_VERSION, "embodied": __version__,
-                                    "render_seconds": round(render_s, 1)})
-    total_s = time.perf_counter() - t0
-    eval_dir = _ensure_dataset(path.parent / _eval_dir_name(eval_cfg), eval_cfg, echo)
-    samples = load_samples(eval_dir)
-    backbone = _backbone(ClipConfig(model=SIM_MODEL, checkpoint=str(path), device=device))
-    ev = evaluate_samples(backbone, samples, _categories(), localizers=POINTING_LOCALIZERS, max_queries=100)
-    ev["data"] = {"dir": str(eval_dir), "split": eval_cfg.split, "houses": len(eval_cfg.house_seeds)}
-    from embodied.clip.model_card import update_model_card
-
-    update_model_card(path, evaluation=ev, pipeline_seconds=round(total_s, 1))
-    c = ev["classification"]
-    echo(f"sim-trained model ready in {total_s / 60:.1f} min (render {render_s:.0f} s, train "
-         f"{result.card['training']['seconds']:.0f} s): held-out top-1 {c['top1']:.3f}, top-5 {c['top5']:.3f} -> {path}")
-    return path
-
-
-def resolve_clip_auto(*, device: str = "auto", precision: str = "auto", batch_size: int = 32,
-                      cache_dir: str | None = None, pretrained: str | None = None, echo=None):
-    """``--clip auto`` for the CLI: pretrained weights if available, else the sim-trained model
-    (trained on first use with a message and progress bars). Returns an AutoWeights."""
-    from embodied.clip.auto import resolve_auto
-
-    say = echo or (lambda msg: click.echo(msg, err=True))
-    return resolve_auto(pretrained=pretrained, cache_dir=cache_dir, device=device, precision=precision,
-                        batch_size=batch_size, echo=say,
-                        prepare=lambda p: prepare_sim_trained(p, echo=say, device=device))
+__all__ = ["clip", "parse_alphas"]
 
 
 def _backbone(cfg):
@@ -175,7 +86,7 @@ def dataset(out, split, houses, first_house, crops_per_category, frames_per_hous
     """
     import os
 
-    from sims.raycast.clip_data import ClipDataConfig, write_clip_dataset
+    from datasets3d.clip_data import ClipDataConfig, write_clip_dataset
 
     cfg = ClipDataConfig(split=split, houses=houses, first_house=first_house, crops_per_category=crops_per_category,
                          frames_per_house=frames_per_house, cells_per_frame=cells_per_frame, frame_px=frame_px,
@@ -267,7 +178,7 @@ def _evaluator(eval_dir: Path, train_dir: Path | None):
     samples = load_samples(eval_dir)
 
     def evaluate(backbone) -> dict[str, Any]:
-        ev = evaluate_samples(backbone, samples, index.get("categories") or _categories(),
+        ev = evaluate_samples(backbone, samples, index.get("categories") or sim_categories(),
                               localizers=POINTING_LOCALIZERS, max_queries=100)
         ev["data"] = {"dir": str(eval_dir), "split": index.get("split"), "fingerprint": index["fingerprint"]}
         return ev
@@ -292,18 +203,6 @@ def _echo_eval(ev: dict[str, Any]) -> None:
                 fpr = f"{r['found_fpr']:.2f}" if r.get("found_fpr") is not None else "-"
                 click.echo(f"  {name:<6} pointing {r['pointing']:.3f} (chance {r['chance']:.3f})  found: TPR "
                            f"{r['found_tpr']:.2f} FPR {fpr} at threshold {r['threshold']:.2f}{extra}")
-
-
-def _default_eval_data(echo) -> Path:
-    """The held-out set of the sim-trained recipe (val houses, with masks), rendered once into the cache."""
-    from embodied.clip.auto import sim_cache_dir
-
-    _, eval_cfg = _sim_data_configs()
-    return _ensure_dataset(sim_cache_dir() / _eval_dir_name(eval_cfg), eval_cfg, echo)
-
-
-def _eval_dir_name(cfg) -> str:
-    return f"eval-{cfg.split}-{cfg.first_house}-{cfg.houses}"
 
 
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -345,9 +244,9 @@ def _evaluate(data, localizers, templates, max_queries, zeroshot, finetuned, alp
 
     echo = (lambda m: click.echo(m, err=True)) if as_json else click.echo
     names = [n.strip() for n in localizers.split(",") if n.strip()]
-    data = data or _default_eval_data(echo)
+    data = data or default_eval_data(echo)
     index = read_index(data)
-    classnames = index.get("categories") or _categories()
+    classnames = index.get("categories") or sim_categories()
     out = out or Path("outputs/clip/eval")
     if (zeroshot is None) != (finetuned is None):
         raise ConfigError("a blend sweep needs both --zeroshot and --finetuned checkpoints")
@@ -441,7 +340,7 @@ def prepare(force, workers, device) -> None:
             return
         if force:
             path.unlink(missing_ok=True)
-        prepare_sim_trained(path, workers=workers, device=device)
+        prepare_sim_trained(path, echo=click.echo, workers=workers, device=device)
 
 
 @click.command("interpolate")

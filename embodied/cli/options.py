@@ -172,7 +172,7 @@ def resolve_clip_auto(*, device: str = "auto", precision: str = "auto", batch_si
                       cache_dir: str | None = None, pretrained: str | None = None, echo=None):
     """``--clip auto``: pretrained weights if available, else the sim-trained model (trained on first
     use with a message and progress bars). Returns an :class:`embodied.clip.auto.AutoWeights`."""
-    from datasets3d.clip_data import prepare_sim_trained
+    from datasets3d.sim_clip import prepare_sim_trained
     from embodied.clip.auto import resolve_auto
 
     say = echo or (lambda msg: click.echo(msg, err=True))

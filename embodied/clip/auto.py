@@ -122,7 +122,7 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 def _sim_choice(path: Path, card: dict[str, Any], reason: str | None, device: str, precision: str,
                 batch_size: int):
-    from embodied.clip.backbone import ClipConfig
+    from embodied.clip.config import ClipConfig
 
     cfg = ClipConfig(model=SIM_MODEL, checkpoint=str(path), device=device, precision=precision, batch_size=batch_size)
     ev = (card.get("evaluation") or {}).get("classification") or {}
@@ -161,7 +161,7 @@ def resolve_auto(
         WeightsUnavailableError: no pretrained weights, no cached sim-trained model and no ``prepare``.
     """
     from embodied.clip import registry
-    from embodied.clip.backbone import ClipConfig
+    from embodied.clip.config import ClipConfig
 
     model = model or registry.DEFAULT_MODEL
     if model in (AUTO, SIM_MODEL):

@@ -17,7 +17,6 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,104 +25,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from embodied.clip import registry
-from embodied.clip.checkpoints import (
-    ARCH_KEY,
-    PREPROCESS_KEY,
-    PROVENANCE_KEY,
-    QUICK_GELU_KEY,
-    file_sha256,
-    load_state_dict,
-    save_state_dict,
-)
+from embodied.clip.checkpoints import ARCH_KEY, PREPROCESS_KEY, PROVENANCE_KEY, QUICK_GELU_KEY, save_state_dict
+from embodied.clip.config import ClipConfig, Provenance
+from embodied.clip.loading import build_model, build_tokenizer
 from embodied.clip.prompts import TEMPLATE_SETS, format_prompts
-from embodied._optional import require
-from embodied.errors import CheckpointError, ConfigError, WeightsUnavailableError
+from embodied.errors import ConfigError
 
 __all__ = ["ClipConfig", "Provenance", "ClipBackbone", "get_backbone", "resolve_device"]
 
 log = logging.getLogger(__name__)
-
-_PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClipConfig:
-    """How to build the backbone.
-
-    Attributes:
-        model: open_clip architecture name (``open_clip.list_models()``, plus ``embodied-tiny``).
-        pretrained: open_clip pretrained tag; None = the architecture's default tag. Together with
-            ``checkpoint`` it says "this file holds that tag's weights": the tag then only supplies
-            its settings (QuickGELU, preprocessing), and nothing is downloaded.
-        checkpoint: path of a local state dict (.safetensors / .pt / .pth / .bin).
-        random_init: explicitly ask for random weights (tests, training from scratch).
-        seed: seed of the random init.
-        device: "auto" (cuda > mps > cpu) or a torch device string.
-        precision: "auto" (bf16/fp16 autocast on CUDA, fp32 elsewhere), "fp32", "fp16", "bf16".
-        batch_size: images (and texts x4) per forward pass.
-        text_cache_size: entries of the LRU text-embedding cache.
-        cache_dir: weights cache directory; None = Hugging Face's hub cache (or ~/.cache/clip).
-        offline_timeout_s: how long to wait for the hub before declaring the machine offline.
-    """
-
-    model: str = registry.DEFAULT_MODEL
-    pretrained: str | None = None
-    checkpoint: str | None = None
-    random_init: bool = False
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"
-    batch_size: int = 32
-    text_cache_size: int = 4096
-    cache_dir: str | None = None
-    offline_timeout_s: float = 3.0
-
-    def __post_init__(self) -> None:
-        if self.random_init and (self.pretrained or self.checkpoint):
-            other = "pretrained" if self.pretrained else "checkpoint"
-            raise ConfigError(f"give one weights source: random_init=True excludes {other}")
-        if self.precision not in _PRECISIONS:
-            raise ConfigError(f"precision must be one of {_PRECISIONS}, got '{self.precision}'")
-        if self.batch_size < 1 or self.text_cache_size < 0:
-            raise ConfigError("batch_size must be >= 1 and text_cache_size >= 0")
-        if not self.offline_timeout_s > 0:
-            raise ConfigError(f"offline_timeout_s must be > 0, got {self.offline_timeout_s}")
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Which weights produced an output. ``source`` is "pretrained", "checkpoint" or "random"."""
-
-    architecture: str
-    source: str
-    tag: str | None = None
-    remote: str | None = None
-    path: str | None = None
-    sha256: str | None = None
-    seed: int | None = None
-
-    @property
-    def model_id(self) -> str:
-        """Short unique id of the weights (used as a cache key)."""
-        if self.source == "pretrained":
-            return f"{self.architecture}@{self.tag}"
-        if self.source == "checkpoint":
-            return f"{self.architecture}@sha256:{self.sha256}"
-        return f"{self.architecture}@random:{self.seed}"
-
-    @property
-    def label(self) -> str:
-        """One human-readable line for report headers."""
-        if self.source == "pretrained":
-            return f"{self.architecture} pretrained '{self.tag}'"
-        if self.source == "checkpoint":
-            return f"{self.architecture} checkpoint {self.path} (sha256 {str(self.sha256)[:12]})"
-        return f"{self.architecture} RANDOM INIT (seed {self.seed}; not pretrained, outputs are not meaningful)"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
 
 def resolve_device(device: str) -> torch.device:
     """"auto" -> cuda if available, else mps, else cpu; anything else is parsed by torch."""
@@ -163,8 +73,8 @@ class ClipBackbone:
         self.config = config or ClipConfig()
         self.device = resolve_device(self.config.device)
         self._autocast_dtype = self._pick_autocast_dtype()
-        self.tokenizer = _build_tokenizer(self.config)
-        self.model, self.provenance, self.quick_gelu = _build_model(self.config)
+        self.tokenizer = build_tokenizer(self.config)
+        self.model, self.provenance, self.quick_gelu = build_model(self.config)
         self.model.eval().to(self.device)
         self.preprocess_cfg: dict[str, Any] = dict(open_clip.get_model_preprocess_cfg(self.model))
         self.embed_dim: int = int(open_clip.get_model_config(self.config.model)["embed_dim"])
@@ -474,120 +384,6 @@ def _group_by_shape(images: np.ndarray | Sequence[np.ndarray]) -> list[tuple[np.
             raise ValueError(f"image {i} must be uint8 (H, W, 3), got {a.dtype} {a.shape}")
         by_shape.setdefault(a.shape, []).append(i)
     return [(np.array(idx), np.stack([items[i] for i in idx])) for idx in by_shape.values()]
-
-
-def _build_tokenizer(cfg: ClipConfig):
-    """open_clip's tokenizer for the architecture; Hugging Face tokenizers need ``transformers``."""
-    import open_clip
-
-    registry.check_architecture(cfg.model)
-    hf_name = (open_clip.get_model_config(cfg.model) or {}).get("text_cfg", {}).get("hf_tokenizer_name")
-    if hf_name:
-        require("transformers", extra="hf", purpose=f"the {cfg.model} tokenizer ({hf_name})")
-        try:
-            return open_clip.get_tokenizer(cfg.model)
-        except Exception as exc:  # typically offline with no cached tokenizer
-            raise WeightsUnavailableError(
-                f"could not load the Hugging Face tokenizer '{hf_name}' of {cfg.model}: {exc}. Connect to the "
-                "internet once so it is cached, or use an architecture with the built-in CLIP tokenizer."
-            ) from exc
-    return open_clip.get_tokenizer(cfg.model)
-
-
-class _NoRandomInitWarning(logging.Filter):
-    """open_clip warns "Model initialized randomly" on every create_model(pretrained=None); where we
-    load weights right after, that line is false and alarming."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "initialized randomly" not in record.getMessage()
-
-
-def _create_for_weights(name: str, **kw: Any) -> torch.nn.Module:
-    """open_clip.create_model for a model whose weights are loaded next (without its false warning)."""
-    import open_clip
-
-    root, quiet = logging.getLogger(), _NoRandomInitWarning()
-    root.addFilter(quiet)
-    try:
-        return open_clip.create_model(name, pretrained=None, **kw)
-    finally:
-        root.removeFilter(quiet)
-
-
-def _build_model(cfg: ClipConfig) -> tuple[torch.nn.Module, Provenance, bool]:
-    """(model on the CPU, provenance, whether it uses QuickGELU)."""
-    import open_clip
-
-    model_cfg = open_clip.get_model_config(cfg.model)
-    common = dict(precision="fp32", device="cpu", pretrained_text=False, pretrained_image=False)
-    if cfg.random_init:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            model = open_clip.create_model(cfg.model, pretrained=None, **common)
-        return model, Provenance(cfg.model, "random", seed=cfg.seed), bool(model_cfg.get("quick_gelu", False))
-    if cfg.checkpoint:
-        path = Path(cfg.checkpoint).expanduser().resolve()
-        sd, meta = load_state_dict(path)
-        arch = meta.get(ARCH_KEY)
-        if arch and arch != cfg.model:
-            raise CheckpointError(f"{path} holds a '{arch}' model, not '{cfg.model}'; pass --model {arch}")
-        if cfg.pretrained:  # the file holds this tag's weights: take the tag's settings
-            pcfg = registry.weights_source(cfg.model, cfg.pretrained, cfg.cache_dir).pretrained_cfg
-            quick, pp = bool(pcfg.get("quick_gelu", False)), _tag_preprocess(pcfg)
-        else:
-            try:
-                quick = json.loads(meta.get(QUICK_GELU_KEY, "false"))
-                pp = json.loads(meta[PREPROCESS_KEY]) if PREPROCESS_KEY in meta else None
-            except json.JSONDecodeError as exc:
-                raise CheckpointError(f"{path} has corrupt embodied metadata: {exc}") from exc
-        model = _create_for_weights(cfg.model, force_quick_gelu=quick, force_preprocess_cfg=pp, **common)
-        _load_strict(model, sd, path, cfg.model)
-        prov = Provenance(cfg.model, "checkpoint", tag=cfg.pretrained, path=str(path), sha256=file_sha256(path))
-        return model, prov, quick or bool(model_cfg.get("quick_gelu", False))
-    tag = cfg.pretrained or registry.default_tag(cfg.model)
-    src = registry.weights_source(cfg.model, tag, cfg.cache_dir)
-    path = registry.resolve_pretrained(src, cfg.offline_timeout_s)
-    quick = bool(src.pretrained_cfg.get("quick_gelu", False))
-    model = _create_for_weights(cfg.model, force_quick_gelu=quick, force_preprocess_cfg=_tag_preprocess(src.pretrained_cfg),
-                                **common)
-    sd, _ = load_state_dict(path)
-    _load_strict(model, sd, Path(path), cfg.model)
-    prov = Provenance(cfg.model, "pretrained", tag=tag, remote=src.remote, path=str(path))
-    return model, prov, quick or bool(model_cfg.get("quick_gelu", False))
-
-
-def _tag_preprocess(pretrained_cfg: dict) -> dict | None:
-    pp = {k: pretrained_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pretrained_cfg}
-    return pp or None
-
-
-def _load_strict(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: Path, arch: str) -> None:
-    """Apply open_clip's own state-dict fix-ups (third-party layouts, old text towers, resized
-    position embeddings), then load strictly with a readable mismatch report."""
-    from open_clip.convert import convert_state_dict
-    from open_clip.model import convert_to_custom_text_state_dict, resize_pos_embed, resize_text_pos_embed
-
-    sd = convert_state_dict(model, sd)
-    if "positional_embedding" in sd and not hasattr(model, "positional_embedding"):
-        sd = convert_to_custom_text_state_dict(sd)
-    for key in ("logit_scale", "logit_bias"):
-        own = getattr(model, key, None)
-        if key in sd and own is not None and own.ndim != sd[key].ndim:
-            sd[key] = sd[key].reshape(own.shape)
-    sd.pop("text.transformer.embeddings.position_ids", None)
-    resize_pos_embed(sd, model)
-    resize_text_pos_embed(sd, model)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(sd))
-    unexpected = sorted(set(sd) - set(own))
-    wrong = sorted(k for k in set(own) & set(sd) if own[k].shape != sd[k].shape)
-    if missing or unexpected or wrong:
-        raise CheckpointError(
-            f"{path} does not match architecture '{arch}': {len(missing)} missing keys {missing[:3]}, "
-            f"{len(unexpected)} unexpected keys {unexpected[:3]}, {len(wrong)} shape mismatches {wrong[:3]}. "
-            "Pass the --model the checkpoint was trained with."
-        )
-    model.load_state_dict(sd, strict=True)
 
 
 _BACKBONES: dict[ClipConfig, ClipBackbone] = {}

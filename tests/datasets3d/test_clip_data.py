@@ -6,7 +6,7 @@ import pytest
 from embodied.clip.shards import ShardError, check_held_out, load_samples, read_index
 from embodied.errors import ConfigError
 from sims.raycast.categories import CATEGORIES
-from sims.raycast.clip_data import (
+from datasets3d.clip_data import (
     ClipDataConfig,
     caption_frame,
     caption_object,
@@ -137,15 +137,15 @@ def test_cli_dataset_command(tmp_path):
 def test_prepare_reuses_data_of_the_same_settings_and_version_only(tmp_path):
     """`embodied clip prepare` keeps rendered data whose settings and CLIP data version match, and
     renders again when the version differs (e.g. a new depth segmenter changed the segment crops)."""
-    from embodied.cli.clip_cmds import _ensure_dataset
+    from datasets3d.sim_clip import ensure_dataset
 
     cfg = ClipDataConfig(split="train", houses=1, **SMALL)
     said = []
-    path = _ensure_dataset(tmp_path / "train", cfg, said.append)
-    _ensure_dataset(path, cfg, said.append)
+    path = ensure_dataset(tmp_path / "train", cfg, said.append)
+    ensure_dataset(path, cfg, said.append)
     assert len(said) == 1  # rendered once, then reused
     index = json.loads((path / "index.json").read_text())
     index["generator"]["clip_data_version"] -= 1
     (path / "index.json").write_text(json.dumps(index))
-    _ensure_dataset(path, cfg, said.append)
+    ensure_dataset(path, cfg, said.append)
     assert len(said) == 2 and read_index(path)["generator"]["clip_data_version"] == index["generator"]["clip_data_version"] + 1
