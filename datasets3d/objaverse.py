@@ -792,7 +792,7 @@ class IngestReport:
 
 def write_manifest(path: str | os.PathLike, records: Iterable[AssetRecord]) -> Path:
     """Write records as JSON lines, atomically (temporary file, then rename)."""
-    from datasets3d.runs import atomic_write
+    from embodied.files import atomic_write
 
     return atomic_write(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records).encode())
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets3d.runs import TMP_GLOB, atomic_write
+from embodied.files import TMP_GLOB, atomic_write
 
 __all__ = ["write_shards", "SHARD_PATTERN"]
 

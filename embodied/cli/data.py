@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from embodied.cli.options import CONTEXT, Group
+from embodied.cli.options import CONTEXT, Group, finish_run, retry_errors_option
 from embodied.config import parse_overrides
 from embodied.errors import ConfigError
 
@@ -76,11 +76,13 @@ def parse_seeds(text: str) -> list[int]:
               help="JSON MiningConfig (e.g. the 'config' of an earlier run's config.json); options override it.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count).")
 @click.option("--ray", "use_ray", is_flag=True, help="Run on a Ray cluster (RAY_ADDRESS, else a local one).")
+@retry_errors_option("sequences")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: outputs/mining/<sources>).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config, samples_per_scene, gap_s,
-         gap_frames, fmt, epipolar, seed, overrides, config_file, workers, use_ray, out, no_progress) -> None:
+         gap_frames, fmt, epipolar, seed, overrides, config_file, workers, use_ray, retry_errors, out,
+         no_progress) -> None:
     """Mine MIMIC pairs (two views, 50-75% patch overlap, patch correspondences).
 
     INPUTS are video files, folders of frames, or folders holding either (searched recursively).
@@ -128,14 +130,8 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
         names = sorted({s.source for s in sequences})
         out = Path("outputs/mining") / "-".join(names)[:80]
     click.echo(f"{len(sequences)} sequence(s) from {', '.join(sorted({s.source for s in sequences}))} -> {out}")
-    summary = run_mining(sequences, config, out, workers=workers, use_ray=use_ray, progress=not no_progress,
-                         echo=click.echo)
+    summary = run_mining(sequences, config, out, workers=workers, use_ray=use_ray, retry_errors=retry_errors,
+                         progress=not no_progress, echo=click.echo)
     click.echo(f"pairs: {summary['pairs_kept']} | index: {out / 'index.parquet'} | summary: {out / 'summary.json'}"
                + (f" | contact sheet: {out / summary['contact_sheet']}" if summary.get("contact_sheet") else ""))
-    seqs = summary["sequences"]
-    if seqs["done"] and seqs["error"] == seqs["done"]:  # nothing could be read at all: fail the command
-        from datasets3d.mining import SourceError
-
-        first = summary["errors"][0]
-        raise SourceError(f"no sequence could be mined: all {seqs['done']} failed (listed in {out / 'summary.json'}); "
-                          f"first: {first['unit']}: {first['error']}")
+    finish_run(summary.report, "sequences", out / "results.jsonl")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+from datasets3d.rendering.config import BACKENDS, RenderConfig
+from datasets3d.rendering.runner import render_objects
+from embodied.cli.options import field_default, field_option, finish_run, retry_errors_option
 from embodied.errors import ConfigError
 
 __all__ = ["ingest", "render"]
@@ -95,42 +98,45 @@ def ingest(local, local_license, xl_dir, v1_dir, v1_uids, sources, file_types, l
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs/renders"),
               show_default=True, help="Output folder (objects/, shards/, results.jsonl, summary.json).")
-@click.option("--backend", type=click.Choice(["raycast", "blender"]), default="raycast", show_default=True,
+@field_option(RenderConfig, "backend", type=click.Choice(sorted(BACKENDS)),
               help="raycast: built-in CPU ray caster; blender: Cycles through bpy (extra [blender]).")
-@click.option("--views", type=click.IntRange(min=1), default=12, show_default=True, help="Views per object.")
-@click.option("--size", type=click.IntRange(min=8), default=512, show_default=True, help="Image width and height (px).")
-@click.option("--cameras", type=click.Choice(["zero123", "ring", "hemisphere"]), default="zero123",
-              show_default=True, help="zero123: random on a shell; hemisphere: upper half only; ring: fixed circle.")
-@click.option("--radius", nargs=2, type=float, default=(1.5, 2.2), show_default=True,
-              help="Camera distance range (zero123, hemisphere).")
-@click.option("--ring-radius", type=float, default=2.0, show_default=True, help="Camera distance (ring).")
-@click.option("--ring-elevation", "ring_elevation_deg", type=float, default=20.0, show_default=True,
+@field_option(RenderConfig, "views", type=click.IntRange(min=1), help="Views per object.")
+@field_option(RenderConfig, "width", "--size", "size", type=click.IntRange(min=8),
+              help="Image width and height (px).")
+@field_option(RenderConfig, "cameras", type=click.Choice(["zero123", "ring", "hemisphere"]),
+              help="zero123: random on a shell; hemisphere: upper half only; ring: fixed circle.")
+@click.option("--radius", nargs=2, type=float, show_default=True,
+              default=(field_default(RenderConfig, "radius_min_m"), field_default(RenderConfig, "radius_max_m")),
+              help="Camera distance range (m; zero123, hemisphere).")
+@field_option(RenderConfig, "ring_radius_m", "--ring-radius", "ring_radius", type=float,
+              help="Camera distance (m; ring).")
+@field_option(RenderConfig, "ring_elevation_deg", "--ring-elevation", "ring_elevation_deg", type=float,
               help="Ring elevation (deg).")
-@click.option("--up-axis", type=click.Choice(["auto", "y", "z"]), default="auto", show_default=True,
+@field_option(RenderConfig, "up_axis", type=click.Choice(["auto", "y", "z"]),
               help="auto: glTF/OBJ are Y-up, STL/PLY Z-up (as Blender imports them).")
-@click.option("--max-texture", "max_texture_px", type=click.IntRange(min=0), default=0, show_default=True,
+@field_option(RenderConfig, "max_texture_px", "--max-texture", "max_texture_px", type=click.IntRange(min=0),
               help="Reduce textures to at most this many pixels a side (0: 4x the image size).")
-@click.option("--samples", type=click.IntRange(min=1), default=32, show_default=True, help="Cycles samples (blender).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@field_option(RenderConfig, "samples", type=click.IntRange(min=1), help="Cycles samples (blender).")
+@field_option(RenderConfig, "seed", type=int,
               help="Camera sampling (with each object's sha256: results do not depend on order or workers).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: CPU count; 0 = in this process, no timeout).")
 @click.option("--ray", "use_ray", is_flag=True, help="Run on a Ray cluster (RAY_ADDRESS); --out must be shared.")
-@click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
+@field_option(render_objects, "timeout_s", "--timeout", "timeout_s", type=float,
               help="Seconds per object before its worker is killed (0 = none).")
-@click.option("--shards/--no-shards", default=True, show_default=True, help="Also write WebDataset shards.")
-@click.option("--objects-per-shard", type=click.IntRange(min=1), default=100, show_default=True,
+@field_option(render_objects, "shards", "--shards/--no-shards", help="Also write WebDataset shards.")
+@field_option(render_objects, "objects_per_shard", type=click.IntRange(min=1),
               help="Objects per WebDataset shard (one sample per view).")
-@click.option("--contact-sheet/--no-contact-sheet", default=True, show_default=True,
+@field_option(RenderConfig, "contact_sheet", "--contact-sheet/--no-contact-sheet",
               help="contact.png (all views) in each object folder.")
-@click.option("--retry-failed", is_flag=True, help="Render again objects that failed or timed out before.")
+@retry_errors_option("objects")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many objects.")
 @click.option("--license", "license_name", default="unknown", show_default=True,
               help="License recorded for mesh files given directly.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring_elevation_deg, up_axis,
-           max_texture_px, samples, seed, workers, use_ray, timeout_s, shards, objects_per_shard, contact_sheet, retry_failed, limit,
-           license_name, progress) -> None:
+           max_texture_px, samples, seed, workers, use_ray, timeout_s, shards, objects_per_shard, contact_sheet,
+           retry_errors, limit, license_name, progress) -> None:
     """Render multi-view images of 3D objects (Zero123 / Objaverse-XL style).
 
     INPUTS are manifest.jsonl files from `embodied data ingest`, or mesh files and folders.
@@ -147,8 +153,7 @@ def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring
       embodied data render manifest.jsonl --ray --workers 64 --out /shared/renders --timeout 120
     """
     from datasets3d.objaverse import dedupe_records, read_manifest, scan_local
-    from datasets3d.rendering.config import RenderConfig
-    from datasets3d.rendering.runner import render_objects, summary_table
+    from datasets3d.rendering.runner import summary_table
 
     records, problems = [], []
     meshes = []
@@ -178,16 +183,10 @@ def render(inputs, out, backend, views, size, cameras, radius, ring_radius, ring
     click.echo(f"{len(records)} object(s) ({len(dups)} duplicate(s) dropped) | backend {backend} | {views} views "
                f"{size}x{size} | cameras {cameras} | {'ray' if use_ray else f'{n_workers} worker(s)'} -> {out}")
     summary = render_objects(records, out, cfg, workers=n_workers, use_ray=use_ray, timeout_s=timeout_s or None,
-                             shards=shards, objects_per_shard=objects_per_shard, retry_failed=retry_failed,
+                             shards=shards, objects_per_shard=objects_per_shard, retry_errors=retry_errors,
                              progress=progress)
     click.echo(summary_table(summary))
     if summary.get("shards"):
         click.echo(f"shards: {len(summary['shards'])} in {out / 'shards'}")
     click.echo(json.dumps({k: summary[k] for k in ("ok", "error", "timeout")}))
-    if summary["objects"] and not summary["ok"]:  # every object failed: fail the command
-        from datasets3d.rendering.asset import AssetError
-
-        first = summary["failures"][0]
-        raise AssetError(f"nothing rendered: all {summary['objects']} object(s) failed (listed in "
-                         f"{out / 'results.jsonl'}); first: {first['file_identifier'] or first['uid']}: "
-                         f"{first['status']}: {first['error']}")
+    finish_run(summary.report, "objects", out / "results.jsonl")

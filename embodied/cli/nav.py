@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from embodied import __version__
-from embodied.cli.options import clip_config_from_options, clip_options, field_default, field_option, finish_run
+from embodied.cli.options import clip_config_from_options, clip_options, field_default, field_option, finish_run, retry_errors_option
 from embodied.config import parse_overrides
 from embodied.errors import ConfigError
 from embodied.evaluation import NavRun
@@ -152,8 +152,7 @@ def _cow_field(name: str) -> Any:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: CPU count); not part of the run's identity, so a rerun may change it.")
 @click.option("--ray", "use_ray", is_flag=True, help="Run on a Ray cluster (address from RAY_ADDRESS).")
-@click.option("--retry-errors/--no-retry-errors", default=True, show_default=True,
-              help="On a rerun, run again episodes that failed before (finished ones are never repeated).")
+@retry_errors_option("episodes")
 @click.option("--video", type=click.IntRange(min=0), default=0, show_default=True,
               help="Write MP4s of the first N episodes (RGB + relevance | agent map).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -19,7 +19,7 @@ import click
 from embodied.errors import ConfigError, EmbodiedError
 
 __all__ = ["Group", "setup_logging", "field_default", "field_option", "clip_options", "clip_config_from_options",
-           "finish_run", "CONTEXT"]
+           "finish_run", "retry_errors_option", "CONTEXT"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -89,6 +89,14 @@ def field_option(cls: Any, name: str, *decls: str, **kw: Any) -> Callable:
         default = list(default)
     kw.setdefault("show_default", True)
     return click.option(*decls, default=default, **kw)
+
+
+def retry_errors_option(what: str) -> Callable:
+    """``--retry-errors/--no-retry-errors`` of every resumable command (default: embodied.runs.run_jobs's)."""
+    from embodied.runs import run_jobs
+
+    return field_option(run_jobs, "retry_errors", "--retry-errors/--no-retry-errors",
+                        help=f"On a rerun, run again the {what} that failed before (finished ones are never repeated).")
 
 
 # --------------------------------------------------------------------------- CLIP weights

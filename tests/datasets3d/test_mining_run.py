@@ -61,13 +61,15 @@ def same_output(a: Path, b: Path) -> None:
     assert read_index(a / "index.parquet") == read_index(b / "index.parquet")
     assert digest(a) == digest(b)
     units_a = [r["unit"] for r in load_done(a)]
-    units_b = []
-    for line in (b / "done.jsonl").read_text().splitlines():
+    rows_b = []
+    for line in (b / "results.jsonl").read_text().splitlines():
         try:
-            units_b.append(json.loads(line)["unit"])
+            rows_b.append(json.loads(line))
         except json.JSONDecodeError:  # the torn line a crash left
             continue
-    assert sorted(units_b) == sorted(units_a) and len(set(units_b)) == len(units_b)  # no sequence twice
+    assert sorted({r["unit"] for r in rows_b}) == sorted(units_a)
+    mined = [r["unit"] for r in rows_b if r["status"] == "ok"]
+    assert len(set(mined)) == len(mined)  # no sequence mined twice (a failed one is retried on a rerun)
 
 
 def test_run_writes_mimic_layout_shards_index_and_summary(reference, inputs):
@@ -122,23 +124,23 @@ def test_output_does_not_depend_on_workers(reference, inputs, tmp_path):
     same_output(reference[0], out)
 
 
-def _crash_on_pan1(seq, config):
+def _crash_on_pan1(seq):
     """A worker job that dies like a segfaulting decoder on one sequence (runs in spawned workers)."""
     if seq["name"] == "pan1":
         os._exit(139)
-    from datasets3d.mining.runner import _mine_job
+    from datasets3d.mining.runner import mine_job
 
-    return _mine_job(seq, config)
+    return mine_job(seq)
 
 
 def test_a_worker_that_dies_is_recorded_and_the_run_goes_on(reference, inputs, tmp_path, monkeypatch):
     from datasets3d.mining import runner
 
-    monkeypatch.setattr(runner, "_JOB", _crash_on_pan1)
+    monkeypatch.setattr(runner, "mine_job", _crash_on_pan1)
     out = tmp_path / "crashing"
     summary = run_mining(sequences(inputs), CFG, out, workers=2, progress=False, echo=None)
     assert [e["unit"] for e in summary["errors"]] == ["clips/corrupt", "clips/pan1"]
-    assert "worker process died while mining this sequence" in summary["errors"][1]["error"]
+    assert "the worker process died (exit code 139)" in summary["errors"][1]["error"]
     want = [r for r in read_index(reference[0] / "index.parquet") if r["sequence"] != "pan1"]
     got = read_index(out / "index.parquet")
     assert [(r["key"], r["sha256"]) for r in got] == [(r["key"], r["sha256"]) for r in want]
@@ -151,8 +153,8 @@ def test_resume_cleans_what_a_crash_left(reference, inputs, tmp_path):
     out = tmp_path / "crashed"
     seqs = sequences(inputs)
     run_mining(seqs[:4], CFG, out, workers=1, progress=False, echo=None)
-    lines = (out / "done.jsonl").read_text().splitlines(keepends=True)
-    (out / "done.jsonl").write_text("".join(lines[:-1]) + lines[-1][:25])  # last record lost, torn line
+    lines = (out / "results.jsonl").read_text().splitlines(keepends=True)
+    (out / "results.jsonl").write_text("".join(lines[:-1]) + lines[-1][:25])  # last record lost, torn line
     shard = sorted((out / "shards").glob("*.tar"))[-1]
     with open(shard, "ab") as f:
         f.write(b"half a tar member")
@@ -170,7 +172,7 @@ def test_kill_9_and_rerun_gives_the_same_pairs(reference, inputs, tmp_path):
            ",".join(map(str, HOUSES)), "--out", str(out), "--workers", "1", "--no-progress",
            *[a for k, v in SMALL.items() for a in ("--set", f"{k}={v}")]]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    done = out / "done.jsonl"
+    done = out / "results.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None and not (done.exists() and done.read_bytes().count(b"\n") >= 2):
         time.sleep(0.01)
@@ -212,7 +214,7 @@ def test_cli_formats_and_errors(tmp_path):
     r = runner.invoke(_cli(), ["data", "mine", str(bad), "--out", str(tmp_path / "bad_out"), "--no-progress"])
     assert r.exit_code == 2, r.output  # every sequence failed: the job ran, recorded it, and says so
     assert "- bad/corrupt (error): cannot decode video" in r.output
-    assert r.output.strip().splitlines()[-1].startswith("error: no sequence could be mined: all 1 failed")
+    assert r.output.strip().splitlines()[-1].startswith("error: all 1 sequences failed (reasons in")
     assert json.loads((tmp_path / "bad_out" / "summary.json").read_text())["sequences"]["error"] == 1
     for args, msg in [([], "nothing to mine"), ([str(frames), "--gap", "1", "--gap-frames", "2"], "not both"),
                       ([str(frames), "--set", "overlap_mn=0.4"], "did you mean 'overlap_min'"),
@@ -261,19 +263,19 @@ def test_shard_writer_rolls_over_and_resumes(tmp_path):
 def test_ray_task_that_dies_is_recorded_and_the_run_goes_on(inputs, tmp_path, monkeypatch, ray_session):
     from datasets3d.mining import runner
 
-    monkeypatch.setattr(runner, "_JOB", _crash_on_pan1)
+    monkeypatch.setattr(runner, "mine_job", _crash_on_pan1)
     seqs = [s for s in discover([inputs]) if s.name in ("pan0", "pan1", "pan2")]
     # other settings than the Ray run before (workers are reused within a session: none may keep them)
     cfg = CFG.with_overrides({"max_widen": 0})  # 1 frame apart overlaps too much and is not widened
     summary = run_mining(seqs, cfg, tmp_path / "ray_crash", workers=2, use_ray=True, progress=False, echo=None)
     assert [e["unit"] for e in summary["errors"]] == ["clips/pan1"]
-    assert "the Ray task mining this sequence failed" in summary["errors"][0]["error"]
+    assert "the Ray task failed" in summary["errors"][0]["error"]
     assert summary["per_source"]["clips"] == {"sequences": 3, "pairs": 0}
     assert summary["dropped"]["overlap_high"] == 2 * 6
 
 
 def test_missing_habitat_sim_stops_before_anything_is_recorded(tmp_path, monkeypatch):
-    """A missing package is not a bad input: one error line, no done.jsonl (a rerun after installing it
+    """A missing package is not a bad input: one error line, no results.jsonl (a rerun after installing it
     must mine the scenes, not skip them as failed)."""
     monkeypatch.setitem(sys.modules, "habitat_sim", None)  # not importable, even where it is installed
     scene = tmp_path / "house.glb"
@@ -282,4 +284,4 @@ def test_missing_habitat_sim_stops_before_anything_is_recorded(tmp_path, monkeyp
     r = CliRunner().invoke(_cli(), ["data", "mine", "--sim", "habitat", "--habitat-scene", str(scene),
                                     "--out", str(out), "--no-progress"])
     assert r.exit_code == 2 and "error: optional package 'habitat_sim' is not installed" in r.output, r.output
-    assert not (out / "done.jsonl").exists()
+    assert not (out / "results.jsonl").exists()

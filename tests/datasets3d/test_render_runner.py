@@ -68,9 +68,15 @@ def test_broken_files_and_timeouts_are_recorded_and_the_job_goes_on(tmp_path):
     assert rows[stuck.uid]["status"] == "timeout" and "timed out after 1.5 s" in rows[stuck.uid]["error"]
     assert rows[records[1].uid]["status"] == "ok"  # the object after the hung one still rendered
     assert sorted(p.name for p in (tmp_path / "out" / "objects").iterdir()) == sorted(r.uid for r in records)
-    # a rerun redoes nothing; --retry-failed retries the failures only
-    again = render_objects(todo, tmp_path / "out", cfg, workers=0, shards=False, progress=False)
-    assert again["ok"] == 2 and len(ResultsLog(tmp_path / "out" / "results.jsonl").rows()) == 4
+    # a rerun without retry_errors redoes nothing (inline: the FIFO would hang it if it ran again)
+    again = render_objects(todo, tmp_path / "out", cfg, workers=0, retry_errors=False, shards=False, progress=False)
+    assert (again["ok"], again["error"], again["timeout"]) == (2, 1, 1)
+    assert len(ResultsLog(tmp_path / "out" / "results.jsonl").rows()) == 4
+    # with it (the default) the two failures run again, and only they: two more rows, same outcome
+    third = render_objects(todo, tmp_path / "out", cfg, workers=1, timeout_s=1.5, shards=False, progress=False)
+    assert (third["ok"], third["error"], third["timeout"]) == (2, 1, 1)
+    rows = ResultsLog(tmp_path / "out" / "results.jsonl").rows()
+    assert [r["uid"] for r in rows[4:]] == [broken[0].uid, stuck.uid]
 
 
 def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path):
@@ -78,7 +84,7 @@ def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path):
     out = tmp_path / "out"
     args = [str(src), "--out", str(out), "--size", "160", "--views", "3", "--seed", "7", "--objects-per-shard", "4",
             "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "embodied.cli.data_assets", "render", *args, "--workers", "1"],
+    proc = subprocess.Popen([sys.executable, "-m", "embodied.cli.main", "data", "render", *args, "--workers", "1"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     results = out / "results.jsonl"
     deadline = time.monotonic() + 60
@@ -180,7 +186,7 @@ def test_ray_renders_the_same_objects_and_records_failures(tmp_path, ray_session
     assert (summary["ok"], summary["error"], summary["timeout"]) == (3, 1, 1)
     rows = {r["uid"]: r for r in ResultsLog(tmp_path / "ray" / "results.jsonl").rows()}
     assert "cannot load broken.obj" in rows[broken[0].uid]["error"]
-    assert "timed out after 5 s (ray task cancelled)" in rows[stuck.uid]["error"]
+    assert "timed out after 5 s (Ray task cancelled)" in rows[stuck.uid]["error"]
     local = render_objects(good, tmp_path / "local", cfg, workers=0, objects_per_shard=2, progress=False)
     assert local["shards"] == summary["shards"]
     assert _tree_digest(tmp_path / "ray" / "objects") == _tree_digest(tmp_path / "local" / "objects")
@@ -197,7 +203,7 @@ def test_render_command_fails_when_every_object_fails(tmp_path):
     assert res.exit_code == 2, res.output  # recorded, and the command says nothing could be rendered
     assert '{"ok": 0, "error": 1, "timeout": 0}' in res.output
     last = res.output.strip().splitlines()[-1]
-    assert last.startswith("error: nothing rendered: all 1 object(s) failed") and "cannot load broken.obj" in last
+    assert last.startswith("error: all 1 objects failed (reasons in") and "cannot load broken.obj" in last
     assert ResultsLog(tmp_path / "out" / "results.jsonl").rows()[0]["status"] == "error"
     (tmp_path / "textures").mkdir()
     (tmp_path / "textures" / "wood.png").write_bytes(b"\x89PNG")
