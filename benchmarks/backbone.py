@@ -60,7 +60,7 @@ def main() -> None:
 
     def raw(batch):
         x = torch.stack([pil(Image.fromarray(a)) for a in batch]).to(dev)
-        with torch.inference_mode(), clip._autocast():
+        with torch.inference_mode(), clip.autocast():
             f = model.encode_image(x)
         return torch.nn.functional.normalize(f.float(), dim=-1).cpu().numpy()
 

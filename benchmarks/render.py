@@ -95,7 +95,7 @@ def _cfg_dict(cfg: RenderConfig) -> dict:
 
 def _bpy_status() -> str | None:
     """None when bpy imports and can render with Cycles, else the reason."""
-    from embodied._optional import is_available
+    from embodied.optional import is_available
 
     if not is_available("bpy"):
         return "bpy is not installed (pip install 'embodied-zeroshot[blender]')"

@@ -20,7 +20,7 @@ training and evaluation data can be checked for overlap
 (:func:`embodied.clip.shards.check_held_out`). Same settings, same
 bytes.
 
->>> index = write_clip_dataset("outputs/clip-data/train", ClipDataConfig(split="train", houses=80))
+>>> index = write_clip_dataset("outputs/clip-data/train", ClipDataConfig(split="train", houses=100))
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from embodied import geometry
+from embodied.clip.shards import ClipSample
 from embodied.errors import ConfigError
 from embodied.types import CameraIntrinsics
 from sims.raycast.categories import CATEGORIES
@@ -45,7 +45,7 @@ from sims.raycast.navigation import build_navgrid
 from sims.raycast.render import Renderer
 from sims.raycast.scene import Scene, SceneObject
 
-__all__ = ["CLIP_DATA_VERSION", "ClipDataConfig", "ClipDataSample", "caption_object", "caption_frame",
+__all__ = ["CLIP_DATA_VERSION", "ClipDataConfig", "caption_object", "caption_frame",
            "caption_room", "house_samples", "write_clip_dataset", "MATERIAL_WORDS"]
 
 CLIP_DATA_VERSION = 3  # 3: depth segments leave walls and ceilings out (structure_mask)
@@ -91,7 +91,7 @@ class ClipDataConfig:
     """
 
     split: str = "train"
-    houses: int = 80
+    houses: int = 100
     first_house: int = 0
     crops_per_category: int = 4
     frames_per_house: int = 6
@@ -131,17 +131,6 @@ class ClipDataConfig:
     def house_seeds(self) -> list[int]:
         seeds = split_house_seeds(self.split)
         return list(seeds[self.first_house:self.first_house + self.houses])
-
-
-@dataclass(frozen=True)
-class ClipDataSample:
-    """One rendered sample: (H, W, 3) uint8 image, caption, JSON-able metadata, optional (H, W) ids."""
-
-    key: str
-    image: np.ndarray
-    caption: str
-    meta: dict[str, Any]
-    seg: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------- captions
@@ -348,14 +337,14 @@ def _visible(instance: np.ndarray, labels: dict[int, str], min_px: int) -> list[
     return sorted(out, key=lambda t: (-t[2], t[0]))
 
 
-def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
+def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipSample]:
     """All samples of house ``seed`` (deterministic for ``cfg.seed``)."""
     rng = np.random.default_rng([CLIP_DATA_VERSION, cfg.seed, int(seed)])
     hr = _HouseRenderer(seed, cfg)
     scene = hr.scene
     sid = scene.scene_id
     labels = scene.labels
-    out: list[ClipDataSample] = []
+    out: list[ClipSample] = []
     frames = []  # (frame, camera xy, key stem)
     try:
         by_cat: dict[str, list[SceneObject]] = {}
@@ -377,7 +366,7 @@ def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
                 meta = {"kind": "crop", "scene": sid, "house": int(seed), "split": cfg.split, "category": cat,
                         "instance_id": obj.instance_id, "attributes": dict(obj.attributes), "room": room,
                         "visible_px": n_px, "box_px": box}
-                out.append(ClipDataSample(key, crop, caption_object(cat, obj.attributes, room, rng), meta))
+                out.append(ClipSample(key, crop, caption_object(cat, obj.attributes, room, rng), meta))
                 out += _segment_samples(frame, T, hr.K.K, obj, key, scene, cfg, rng, int(seed))
                 frames.append((frame, xy, key))
         if cfg.frames_per_house and not frames:  # crops disabled: render frames facing random objects
@@ -396,7 +385,7 @@ def house_samples(seed: int, cfg: ClipDataConfig) -> list[ClipDataSample]:
 
 
 def _segment_samples(frame, T_world_cam: np.ndarray, K: np.ndarray, obj: SceneObject, stem: str, scene: Scene,
-                     cfg: ClipDataConfig, rng: np.random.Generator, seed: int) -> list[ClipDataSample]:
+                     cfg: ClipDataConfig, rng: np.random.Generator, seed: int) -> list[ClipSample]:
     """Depth segments of one view of ``obj``: the one most covered by ``obj`` first, then random others
     (at most one without an object), each captioned by the instance covering >= 60 % of it."""
     from embodied.localization import depth_segments, segment_crop
@@ -444,12 +433,12 @@ def _segment_samples(frame, T_world_cam: np.ndarray, K: np.ndarray, obj: SceneOb
             cap = caption_object(o.category, o.attributes, room, rng)
             meta = {**base, "room": room, "category": o.category, "instance_id": o.instance_id,
                     "attributes": dict(o.attributes), "segment_px": n}
-        out.append(ClipDataSample(f"{stem}-seg{i:03d}", img, cap, meta))
+        out.append(ClipSample(f"{stem}-seg{i:03d}", img, cap, meta))
     return out
 
 
 def _frame_samples(frame, xy, stem: str, scene: Scene, labels: dict[int, str], cfg: ClipDataConfig,
-                   rng: np.random.Generator, seed: int) -> list[ClipDataSample]:
+                   rng: np.random.Generator, seed: int) -> list[ClipSample]:
     H, W = frame.instance.shape
     room = _room_of(scene, xy)
     vis = _visible(frame.instance, labels, max(cfg.min_object_px, H * W // 400))
@@ -457,7 +446,7 @@ def _frame_samples(frame, xy, stem: str, scene: Scene, labels: dict[int, str], c
     base = {"scene": scene.scene_id, "house": seed, "split": cfg.split, "room": room}
     meta = {**base, "kind": "frame", "categories": cats, "visible": [[i, c, n] for i, c, n in vis],
             "labels": {str(i): c for i, c in sorted(labels.items())} if cfg.keep_masks else {}}
-    out = [ClipDataSample(f"{stem}-frame", frame.rgb, caption_frame(cats, room, rng), meta,
+    out = [ClipSample(f"{stem}-frame", frame.rgb, caption_frame(cats, room, rng), meta,
                           frame.instance if cfg.keep_masks else None)]
     if not cfg.cells_per_frame:
         return out
@@ -495,15 +484,15 @@ def _frame_samples(frame, xy, stem: str, scene: Scene, labels: dict[int, str], c
             cap = caption_object(o.category, o.attributes, room, rng)
             meta = {**base, "kind": "cell", "cell": k, "category": o.category, "instance_id": o.instance_id,
                     "attributes": dict(o.attributes), "cell_px": best[1]}
-        out.append(ClipDataSample(f"{stem}-cell{k}", img, cap, meta))
+        out.append(ClipSample(f"{stem}-cell{k}", img, cap, meta))
     return out
 
 
-def _house_job(args: tuple[int, ClipDataConfig]) -> list[ClipDataSample]:
+def _house_job(args: tuple[int, ClipDataConfig]) -> list[ClipSample]:
     return house_samples(*args)
 
 
-def _iter_houses(cfg: ClipDataConfig, progress: bool) -> Iterator[tuple[int, list[ClipDataSample]]]:
+def _iter_houses(cfg: ClipDataConfig, progress: bool) -> Iterator[tuple[int, list[ClipSample]]]:
     from tqdm.auto import tqdm
 
     seeds = cfg.house_seeds

@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import hashlib
 import json
 import math
 import os
 import re
 import shutil
-import socket
 import stat
 import tarfile
 import zipfile
@@ -46,7 +44,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from embodied import net
 from embodied.errors import ConfigError, EmbodiedError
+from embodied.files import atomic_write, file_sha256
 
 __all__ = [
     "XL_SOURCES",
@@ -57,7 +57,6 @@ __all__ = [
     "IngestFilter",
     "IngestReport",
     "ExtractResult",
-    "sha256_file",
     "uid_for",
     "is_noncommercial",
     "safe_extract",
@@ -127,15 +126,6 @@ class AssetRecord:
 def uid_for(sha256: str) -> str:
     """Object uid: the first 16 hex digits of the content sha256."""
     return sha256.lower()[:16]
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's contents (streamed)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _file_type(path: str | os.PathLike) -> str:
@@ -254,7 +244,7 @@ def _is_archive(path: Path) -> bool:
 def _extract_cached(archive: Path, extract_root: Path) -> tuple[Path, ExtractResult]:
     """:func:`safe_extract` into ``extract_root/<sha256[:16]>`` (returned with the result), reusing a
     finished earlier extraction of the same archive contents."""
-    dest = (extract_root / uid_for(sha256_file(archive))).resolve()
+    dest = (extract_root / uid_for(file_sha256(archive))).resolve()
     marker = dest / ".extracted.json"
     if marker.is_file():
         data = json.loads(marker.read_text())
@@ -303,7 +293,7 @@ def scan_local(paths: Sequence[str | os.PathLike], *, extract_dir: str | os.Path
                 continue  # textures, material libraries, readmes: found by their mesh files
             for path, fid, extra in items:
                 try:
-                    sha = sha256_file(path)
+                    sha = file_sha256(path)
                 except OSError as exc:
                     problems.append(_problem("scan", f"cannot read {path}: {exc}", source=source, file_identifier=fid))
                     continue
@@ -420,19 +410,11 @@ def dedupe_records(records: Iterable[AssetRecord]) -> tuple[list[AssetRecord], l
 
 
 # --------------------------------------------------------------------------- network
-def _reachable(host: str, timeout_s: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
 def _online(sources: Iterable[str], offline: bool | None) -> dict[str, bool]:
     if offline is not None:
         return {s: not offline for s in sources}
     hosts = {s: _SOURCE_HOSTS.get(s, "huggingface.co") for s in sources}
-    up = {h: _reachable(h) for h in set(hosts.values())}
+    up = {h: net.reachable(f"https://{h}")[0] for h in set(hosts.values())}
     return {s: up[h] for s, h in hosts.items()}
 
 
@@ -453,7 +435,7 @@ def _quiet_objaverse() -> Iterator[None]:
 
 # --------------------------------------------------------------------------- Objaverse-XL
 def _xl_module() -> Any:
-    from embodied._optional import require
+    from embodied.optional import require
 
     require("objaverse", extra="objaverse", purpose="Objaverse-XL ingestion")
     import objaverse.xl as oxl
@@ -656,7 +638,7 @@ def xl_fetch(objects: Any, download_dir: str | os.PathLike, *, processes: int = 
         if fid not in local:
             continue
         path = local[fid]
-        actual = sha256_file(path)
+        actual = file_sha256(path)
         expected = str(r.get("sha256") or "").lower()
         if expected and actual != expected:
             problems.append(_problem("verify", f"sha256 mismatch for {path}: annotation {expected}, file {actual} "
@@ -679,7 +661,7 @@ def xl_fetch(objects: Any, download_dir: str | os.PathLike, *, processes: int = 
 @contextlib.contextmanager
 def _v1_cache(cache_dir: str | os.PathLike) -> Iterator[Any]:
     """The ``objaverse`` (1.0) module with its cache pointed at ``cache_dir`` (restored afterwards)."""
-    from embodied._optional import require
+    from embodied.optional import require
 
     ov = require("objaverse", extra="objaverse", purpose="Objaverse 1.0 ingestion")
     saved = ov.BASE_PATH, ov._VERSIONED_PATH
@@ -764,7 +746,7 @@ def v1_records(cache_dir: str | os.PathLike, uids: Sequence[str] | None = None, 
         path = got.get(u)
         if path is None or not Path(path).is_file():
             continue
-        sha = sha256_file(path)
+        sha = file_sha256(path)
         a = ann.get(u) or {}
         records.append(AssetRecord(uid_for(sha), sha, str(Path(path).resolve()), f"https://sketchfab.com/3d-models/{u}",
                                    "objaverse-v1", str(a.get("license") or "unknown"), "glb",
@@ -792,7 +774,6 @@ class IngestReport:
 
 def write_manifest(path: str | os.PathLike, records: Iterable[AssetRecord]) -> Path:
     """Write records as JSON lines, atomically (temporary file, then rename)."""
-    from embodied.files import atomic_write
 
     return atomic_write(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in records).encode())
 

@@ -532,7 +532,7 @@ def _ray_call(work, init, init_arg, payload) -> tuple[str, Any]:
 def init_ray(purpose: str = "--ray") -> Any:
     """The ``ray`` module, connected to ``RAY_ADDRESS`` or, when it is unset, to a local instance (started
     once per process). Raises MissingDependencyError naming the ``[ray]`` extra when ray is missing."""
-    from embodied._optional import require
+    from embodied.optional import require
 
     ray = require("ray", extra="ray", purpose=purpose)
     if not ray.is_initialized():

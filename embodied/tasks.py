@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -67,14 +66,9 @@ class ObjectNavEpisode:
 
 def write_episodes(path: str | os.PathLike, episodes: Iterable[ObjectNavEpisode]) -> Path:
     """Write episodes as JSON lines, atomically (temp file + rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        for ep in episodes:
-            f.write(json.dumps(ep.to_dict(), sort_keys=True) + "\n")
-    os.replace(tmp, p)
-    return p
+    from embodied.files import atomic_write
+
+    return atomic_write(path, "".join(json.dumps(ep.to_dict(), sort_keys=True) + "\n" for ep in episodes).encode())
 
 
 def read_episodes(path: str | os.PathLike, *, skip_bad: bool = False) -> tuple[list[ObjectNavEpisode], list[str]]:

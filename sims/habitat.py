@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from embodied import geometry
-from embodied._optional import require
+from embodied.optional import require
 from embodied.errors import ConfigError, ObservationError
 from embodied.tasks import EpisodeFileError, ObjectNavEpisode
 from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, CameraIntrinsics, Observation, StepResult

@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from embodied._optional import is_available
+from embodied.optional import is_available
 from embodied.errors import ConfigError
 
 __all__ = ["SimulatorEntry", "SIMULATORS", "list_simulators", "simulator_entry", "simulator_config", "make_simulator",

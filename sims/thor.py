@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from embodied import geometry
-from embodied._optional import require
+from embodied.optional import require
 from embodied.errors import ConfigError, EmbodiedError, ObservationError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, CameraIntrinsics, Observation, StepResult

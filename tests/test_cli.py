@@ -42,7 +42,7 @@ def test_info_reports_versions_features_and_cache(runner):
     res = runner.invoke(cli, ["info", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    from embodied._optional import is_available
+    from embodied.optional import is_available
     from embodied.clip import resolve_device
 
     assert data["torch_device"] == str(resolve_device("auto"))

@@ -37,9 +37,9 @@ from datasets3d.mining.overlap import (
     to_gray,
 )
 from datasets3d.mining.sources import Sequence, SourceError, open_rig, open_stream, prepare_frame
+from embodied.images import encode_jpeg
 
-__all__ = ["DROP_REASONS", "MinedPair", "UnitResult", "mine_sequence", "pair_key", "encode_jpeg",
-           "corresponding_npy"]
+__all__ = ["DROP_REASONS", "MinedPair", "UnitResult", "mine_sequence", "pair_key", "corresponding_npy"]
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +94,6 @@ class UnitResult:
 def pair_key(source: str, sequence: str, index: int) -> str:
     """The WebDataset key of a pair (no dots, unique in a run)."""
     return f"{source}__{sequence}__{index:06d}"
-
-
-def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    """(H, W, 3) uint8 RGB -> JPEG bytes (OpenCV's encoder, as MIMIC writes its pairs)."""
-    import cv2
-
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return buf.tobytes()
 
 
 def corresponding_npy(correspondences: np.ndarray) -> bytes:

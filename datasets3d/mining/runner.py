@@ -105,7 +105,7 @@ def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.Pat
     if any(s.kind == "habitat" for s in sequences):
         # checked before anything runs: a missing package is not a bad input, and recording it as each
         # sequence's error would make every rerun fail them again until it is installed
-        from embodied._optional import require
+        from embodied.optional import require
 
         require("habitat_sim", purpose="mining habitat scenes")
     out = Path(out)

@@ -434,7 +434,7 @@ def open_rig(seq: Sequence, render_px: int, hfov_deg: float, height_range_m: tup
     if seq.kind == "builtin":
         return BuiltinRig(int(seq.seed), render_px, hfov_deg, height_range_m)
     if seq.kind == "habitat":
-        from embodied._optional import require
+        from embodied.optional import require
 
         require("habitat_sim", purpose="mining habitat scenes")
         if not Path(seq.path).exists() and not seq.options.get("scene_dataset_config"):

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from embodied._optional import require
+from embodied.optional import require
 from embodied.errors import ConfigError
 from embodied.types import CameraIntrinsics
 

@@ -83,7 +83,7 @@ def _identity(rec: Mapping[str, Any]) -> dict[str, Any]:
 def render_job(job: dict[str, Any]) -> dict[str, Any]:
     """Render one object (``job``: record, out_dir, config dict) and write its folder; returns its ok
     row. Raises for a bad object (the runner records the exception and the end of its traceback)."""
-    from datasets3d.objaverse import sha256_file
+    from embodied.files import file_sha256
     from datasets3d.rendering.asset import load_asset
     from datasets3d.rendering.cameras import intrinsics_from_lens, object_rng, sample_cameras
     from datasets3d.rendering.writer import camera_metadata, write_object
@@ -92,7 +92,7 @@ def render_job(job: dict[str, Any]) -> dict[str, Any]:
     rec = AssetRecord.from_dict(job["record"])
     row = _identity(job["record"])
     cfg = config_from_dict(RenderConfig, job["config"])
-    actual = sha256_file(rec.path)
+    actual = file_sha256(rec.path)
     if actual != rec.sha256:
         raise ValueError(f"file changed since ingestion: sha256 {actual} != recorded {rec.sha256}; "
                          "re-run `embodied data ingest`")
@@ -225,7 +225,7 @@ def render_objects(records: Sequence[AssetRecord], out_dir: str | os.PathLike, c
     Returns:
         The summary dict; ``.report`` is the :class:`embodied.runs.RunReport` (one row per object).
     """
-    from embodied._optional import is_available, require
+    from embodied.optional import is_available, require
 
     out = Path(out_dir)
     if config.backend == "blender" and not is_available("bpy"):

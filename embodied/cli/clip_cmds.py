@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
-from embodied import __version__
+from datasets3d.clip_data import ClipDataConfig
 from datasets3d.sim_clip import default_eval_data, prepare_sim_trained, sim_categories
-from embodied.cli.options import CONTEXT, Group, clip_config_from_options, clip_options
+from embodied import __version__
+from embodied.cli.options import CONTEXT, Group, clip_config_from_options, clip_options, field_option
 from embodied.errors import ConfigError
 
 __all__ = ["clip", "parse_alphas"]
@@ -56,21 +57,20 @@ def parse_alphas(values: tuple[str, ...]) -> list[float]:
 # ----------------------------------------------------------------------------- commands
 @click.command("dataset")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
-@click.option("--split", type=click.Choice(["train", "val", "test"]), default="train", show_default=True,
+@field_option(ClipDataConfig, "split", type=click.Choice(["train", "val", "test"]),
               help="House split (train 0-799, val 800-899, test 900-999).")
-@click.option("--houses", type=click.IntRange(min=1), default=100, show_default=True, help="Houses to render.")
-@click.option("--first-house", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Index of the first house within the split.")
-@click.option("--crops-per-category", type=click.IntRange(min=0), default=4, show_default=True,
+@field_option(ClipDataConfig, "houses", type=click.IntRange(min=1), help="Houses to render.")
+@field_option(ClipDataConfig, "first_house", type=click.IntRange(min=0), help="Index of the first house within the split.")
+@field_option(ClipDataConfig, "crops_per_category", type=click.IntRange(min=0),
               help="Object crops per category present in a house.")
-@click.option("--frames-per-house", type=click.IntRange(min=0), default=6, show_default=True)
-@click.option("--cells-per-frame", type=click.IntRange(min=0), default=3, show_default=True,
+@field_option(ClipDataConfig, "frames_per_house", type=click.IntRange(min=0), help="Whole frames per house.")
+@field_option(ClipDataConfig, "cells_per_frame", type=click.IntRange(min=0),
               help="Captioned 3x3 cells kept per frame (what CLIP-Patch sees).")
-@click.option("--frame-px", type=click.IntRange(min=32), default=224, show_default=True)
-@click.option("--crop-px", type=click.IntRange(min=16), default=96, show_default=True)
+@field_option(ClipDataConfig, "frame_px", type=click.IntRange(min=32), help="Frame size (px).")
+@field_option(ClipDataConfig, "crop_px", type=click.IntRange(min=16), help="Object crop size (px).")
 @click.option("--masks", is_flag=True, help="Store instance masks with frames (evaluation data for localizers).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Render processes (default: up to 2).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@field_option(ClipDataConfig, "seed", type=int, help="Seed of the views and crops.")
 @click.option("--overwrite", is_flag=True, help="Replace a dataset already in --out.")
 def dataset(out, split, houses, first_house, crops_per_category, frames_per_house, cells_per_frame, frame_px,
             crop_px, masks, workers, seed, overwrite) -> None:
@@ -86,7 +86,7 @@ def dataset(out, split, houses, first_house, crops_per_category, frames_per_hous
     """
     import os
 
-    from datasets3d.clip_data import ClipDataConfig, write_clip_dataset
+    from datasets3d.clip_data import write_clip_dataset
 
     cfg = ClipDataConfig(split=split, houses=houses, first_house=first_house, crops_per_category=crops_per_category,
                          frames_per_house=frames_per_house, cells_per_frame=cells_per_frame, frame_px=frame_px,
@@ -330,10 +330,11 @@ def prepare(force, workers, device) -> None:
     from scratch (about 5 minutes on a 2-core CPU), evaluates it on 20 held-out val houses and writes
     the checkpoint and its model card to the cache (see `embodied info`).
     """
-    from embodied.clip.auto import _file_lock, cached_sim_trained, sim_trained_path
+    from embodied.clip.auto import cached_sim_trained, sim_trained_path
+    from embodied.files import file_lock
 
     path = sim_trained_path()
-    with _file_lock(path.with_name(path.name + ".lock")):
+    with file_lock(path.with_name(path.name + ".lock")):
         found = cached_sim_trained()
         if found and not force:
             click.echo(f"already trained: {found[0]} (use --force to train again)")
@@ -353,7 +354,7 @@ def interpolate(zeroshot, finetuned, alphas, out) -> None:
     """Write WiSE-FT / PAINT blends (1 - alpha) * zero-shot + alpha * fine-tuned of two checkpoints of
     one architecture (blend-<alpha>.safetensors, each with a model card)."""
     from embodied.clip import interpolate_checkpoints
-    from embodied.clip.checkpoints import file_sha256
+    from embodied.files import file_sha256
     from embodied.clip.model_card import read_model_card, write_model_card
 
     zs_card, ft_card = read_model_card(zeroshot) or {}, read_model_card(finetuned) or {}

@@ -16,7 +16,7 @@ __all__ = ["info", "collect_info"]
 def _version(module: str) -> str | None:
     from importlib import metadata
 
-    from embodied._optional import is_available
+    from embodied.optional import is_available
 
     dist = {"open3d": "open3d-cpu", "open_clip": "open_clip_torch", "PIL": "pillow"}.get(module, module)
     if not is_available(module):
@@ -33,7 +33,7 @@ def collect_info() -> dict:
     """Everything ``embodied info`` shows, as plain JSON."""
     import torch
 
-    from embodied._optional import feature_status
+    from embodied.optional import feature_status
     from embodied.clip import registry, resolve_device
     from sims.registry import SIMULATORS
 

@@ -18,16 +18,16 @@ Results of the sim-trained model are labelled "sim-trained (not zero-shot)" (:fu
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from embodied.clip.model_card import SIM_TRAINED_NOTE, card_path, read_model_card, weights_note
 from embodied.errors import CheckpointError, ConfigError, WeightsUnavailableError
+from embodied.files import file_lock
 
 __all__ = ["AUTO", "SIM_MODEL", "SIM_TRAINED_VERSION", "AutoWeights", "sim_cache_dir", "sim_trained_path",
            "sim_trained_recipe", "cached_sim_trained", "resolve_auto", "weights_label"]
@@ -103,23 +103,6 @@ def cached_sim_trained(cache_dir: str | os.PathLike | None = None) -> tuple[Path
     return path, card
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` (POSIX flock; elsewhere no lock)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no concurrent-training protection
-        yield
-        return
-    with open(path, "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
 def _sim_choice(path: Path, card: dict[str, Any], reason: str | None, device: str, precision: str,
                 batch_size: int):
     from embodied.clip.config import ClipConfig
@@ -185,7 +168,7 @@ def resolve_auto(
             f"no pretrained CLIP weights ({model} '{tag}' is neither cached nor downloadable here) and no "
             f"sim-trained model is cached at {path}. Train it once with `embodied clip prepare` (a few minutes "
             "on a CPU), or get the pretrained weights (see `embodied info`).")
-    with _file_lock(path.with_name(path.name + ".lock")):
+    with file_lock(path.with_name(path.name + ".lock")):
         found = cached_sim_trained(sim_cache)  # another process may have trained it meanwhile
         if found is None:
             say(f"No pretrained CLIP weights available offline ({model} '{tag}'); training the sim-trained "

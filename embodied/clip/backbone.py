@@ -72,7 +72,7 @@ class ClipBackbone:
 
         self.config = config or ClipConfig()
         self.device = resolve_device(self.config.device)
-        self._autocast_dtype = self._pick_autocast_dtype()
+        self.autocast_dtype = self._pick_autocast_dtype()
         self.tokenizer = build_tokenizer(self.config)
         self.model, self.provenance, self.quick_gelu = build_model(self.config)
         self.model.eval().to(self.device)
@@ -198,7 +198,7 @@ class ClipBackbone:
         for i in range(0, len(missing), step):
             chunk = missing[i:i + step]
             tokens = self.tokenizer(chunk).to(self.device)
-            with torch.inference_mode(), self._autocast():
+            with torch.inference_mode(), self.autocast():
                 emb = self.model.encode_text(tokens)
             self.text_forwards += 1
             emb = F.normalize(emb.float(), dim=-1).cpu().numpy()
@@ -265,10 +265,12 @@ class ClipBackbone:
             raise ConfigError("precision fp16 needs a GPU; use fp32 or bf16 on the CPU")
         return torch.float16 if p == "fp16" else torch.bfloat16
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self._autocast_dtype is None:
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The mixed-precision context of this backbone's forward passes (``autocast_dtype``: bf16/fp16
+        with ``precision="auto"`` on CUDA, None = fp32), for code that calls ``self.model`` directly."""
+        if self.autocast_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self._autocast_dtype)
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _encode_batched(self, images, forward, progress: bool | None, desc: str) -> np.ndarray:
         """Preprocess per image size, forward full batches across sizes, write rows in input order."""
@@ -287,7 +289,7 @@ class ClipBackbone:
                 idx = np.concatenate([i for i, _ in pending])
                 x = torch.cat([t for _, t in pending])
                 pending.clear()
-                with torch.inference_mode(), self._autocast():
+                with torch.inference_mode(), self.autocast():
                     feats = forward(self, x)
                 feats = F.normalize(feats.float().reshape(len(x), -1, self.embed_dim), dim=-1)
                 out[idx] = feats.reshape(len(x), -1).cpu().numpy()

@@ -7,7 +7,6 @@ checkpoints (``{"state_dict": ..., "epoch": ...}`` with ``module.`` prefixes) lo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -17,13 +16,13 @@ from pathlib import Path
 import torch
 
 from embodied.errors import CheckpointError, ConfigError
+from embodied.files import file_sha256
 
 __all__ = [
     "ARCH_KEY",
     "PREPROCESS_KEY",
     "QUICK_GELU_KEY",
     "PROVENANCE_KEY",
-    "file_sha256",
     "load_state_dict",
     "save_state_dict",
     "interpolate_state_dicts",
@@ -37,15 +36,6 @@ PROVENANCE_KEY = "embodied.provenance"
 _TORCH_META = "embodied_metadata"  # where .pt files written by save_state_dict keep the metadata
 _SAFE_SUFFIXES = (".safetensors",)
 _TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes (streamed, 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -10,9 +10,10 @@ from typing import Any
 
 import torch
 
-from embodied._optional import require
+from embodied.optional import require
 from embodied.clip import registry
-from embodied.clip.checkpoints import ARCH_KEY, PREPROCESS_KEY, QUICK_GELU_KEY, file_sha256, load_state_dict
+from embodied.clip.checkpoints import ARCH_KEY, PREPROCESS_KEY, QUICK_GELU_KEY, load_state_dict
+from embodied.files import file_sha256
 from embodied.clip.config import ClipConfig, Provenance
 from embodied.errors import CheckpointError, WeightsUnavailableError
 

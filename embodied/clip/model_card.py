@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,9 @@ def card_path(checkpoint: str | os.PathLike) -> Path:
 
 def write_model_card(checkpoint: str | os.PathLike, card: dict[str, Any]) -> Path:
     """Write the card of ``checkpoint`` atomically; returns its path."""
-    path = card_path(checkpoint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"format": CARD_FORMAT, **card}, f, indent=1)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    from embodied.files import atomic_write
+
+    return atomic_write(card_path(checkpoint), json.dumps({"format": CARD_FORMAT, **card}, indent=1).encode())
 
 
 def read_model_card(checkpoint: str | os.PathLike) -> dict[str, Any] | None:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from embodied import net
 from embodied.errors import ConfigError, WeightsUnavailableError
 
 __all__ = [
@@ -163,28 +161,6 @@ def cached_weights(src: WeightsSource) -> str | None:
     return path if os.path.isfile(path) else None
 
 
-def _reachable(url: str, timeout_s: float) -> tuple[bool, str]:
-    """Whether ``url``'s host answers at all within ``timeout_s`` (bounded even if DNS hangs)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") and "huggingface" in url:
-        return False, "HF_HUB_OFFLINE is set"
-    result: list[tuple[bool, str]] = []
-
-    def probe() -> None:
-        try:
-            req = urllib.request.Request(url, method="HEAD")
-            urllib.request.urlopen(req, timeout=timeout_s).close()
-            result.append((True, "ok"))
-        except urllib.error.HTTPError:  # the server answered: the network works
-            result.append((True, "ok"))
-        except Exception as exc:  # noqa: BLE001 - any failure means unreachable
-            result.append((False, f"{type(exc).__name__}: {exc}"))
-
-    th = threading.Thread(target=probe, daemon=True)
-    th.start()
-    th.join(timeout_s + 0.5)
-    return result[0] if result else (False, f"no answer within {timeout_s:.1f} s")
-
-
 def resolve_pretrained(src: WeightsSource, timeout_s: float = 3.0) -> str:
     """Local path of the weights of ``src``: from the cache, else downloaded.
 
@@ -197,7 +173,7 @@ def resolve_pretrained(src: WeightsSource, timeout_s: float = 3.0) -> str:
     if path:
         log.info("using cached weights %s", path)
         return path
-    ok, why = _reachable(src.probe_url, timeout_s)
+    ok, why = net.reachable(src.probe_url, timeout_s)
     if not ok:
         raise WeightsUnavailableError(
             f"pretrained weights for {src.architecture} '{src.tag}' are not in the cache directory "

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -34,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from embodied.errors import EmbodiedError
+from embodied.files import atomic_path, atomic_write, file_sha256
+from embodied.images import decode_image, encode_jpeg
 
 __all__ = ["INDEX_NAME", "SHARD_FORMAT", "ShardError", "ShardInfo", "ClipSample", "ShardWriter", "write_index",
-           "read_index", "iter_samples", "load_samples", "index_fingerprint", "check_held_out", "encode_jpeg", "decode_image",
-           "encode_seg", "decode_seg"]
+           "read_index", "iter_samples", "load_samples", "index_fingerprint", "check_held_out", "encode_seg", "decode_seg"]
 
 INDEX_NAME = "index.json"
 SHARD_FORMAT = "embodied-clip-shards/1"
@@ -68,26 +68,6 @@ class ClipSample:
     seg: np.ndarray | None = None
 
 
-def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
-    """(H, W, 3) uint8 -> JPEG bytes (4:4:4, so thin coloured parts keep their colour)."""
-    from PIL import Image
-
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[-1] != 3:
-        raise ValueError(f"image must be uint8 (H, W, 3), got {arr.dtype} {arr.shape}")
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=quality, subsampling=0)
-    return buf.getvalue()
-
-
-def decode_image(data: bytes) -> np.ndarray:
-    """Image bytes (JPEG / PNG) -> (H, W, 3) uint8 RGB."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB"))
-
-
 def encode_seg(instance: np.ndarray) -> bytes:
     """(H, W) int instance ids (-1 = none, ids < 65535) -> 16-bit PNG of ids + 1."""
     from PIL import Image
@@ -106,20 +86,6 @@ def decode_seg(data: bytes) -> np.ndarray:
 
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im, dtype=np.int32) - 1
-
-
-def _atomic_path(final: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class ShardWriter:
@@ -171,7 +137,7 @@ class ShardWriter:
 
     def _open(self) -> None:
         name = f"{self.prefix}-{len(self.shards):06d}.tar"
-        self._tmp = _atomic_path(self.directory / name)
+        self._tmp = atomic_path(self.directory / name)
         self._tar = tarfile.open(self._tmp, "w", format=tarfile.USTAR_FORMAT)
         self._count = 0
 
@@ -183,7 +149,7 @@ class ShardWriter:
         final = self.directory / name
         os.chmod(self._tmp, 0o644)
         os.replace(self._tmp, final)
-        self.shards.append(ShardInfo(name, self._count, _file_sha256(final)))
+        self.shards.append(ShardInfo(name, self._count, file_sha256(final)))
         self._tar, self._tmp, self._count = None, None, 0
 
     def close(self) -> list[ShardInfo]:
@@ -227,12 +193,7 @@ def write_index(directory: str | os.PathLike, shards: list[ShardInfo], info: Map
     index = {"format": SHARD_FORMAT, **dict(info), "total": total,
              "shards": [s.__dict__ for s in shards], "fingerprint": index_fingerprint(shards),
              "created_unix_s": round(time.time(), 3)}
-    final = d / INDEX_NAME
-    tmp = _atomic_path(final)
-    tmp.write_text(json.dumps(index, indent=1))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, final)
-    return final
+    return atomic_write(d / INDEX_NAME, json.dumps(index, indent=1).encode())
 
 
 def read_index(directory: str | os.PathLike) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from embodied.clip.model_card import SIM_TRAINED_NOTE, write_model_card
 from embodied.clip.shards import ClipSample, ShardError, iter_samples, read_index
 from embodied.errors import CheckpointError, ConfigError
 
-__all__ = ["TrainConfig", "TrainResult", "train_clip", "blend_path", "check_alphas", "prepare_images",
+__all__ = ["TrainConfig", "TrainResult", "train_clip", "BatchSampler", "blend_path", "check_alphas", "prepare_images",
            "model_provenance_meta"]
 
 
@@ -178,8 +178,9 @@ def _augment(x: torch.Tensor, out_px: int, gen: torch.Generator, augment: bool) 
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-class _Batches:
-    """Seeded batch indices (see TrainConfig.sampler)."""
+class BatchSampler:
+    """Seeded batch indices over ``samples`` (``mode``: see TrainConfig.sampler; ``crop_share``: see
+    TrainConfig.crop_share); ``next()`` gives the (batch,) int64 indices of the next batch."""
 
     def __init__(self, samples: Sequence[ClipSample], batch: int, mode: str, gen: torch.Generator,
                  crop_share: float | None = None) -> None:
@@ -395,7 +396,7 @@ def train_clip(
         _pca_patch_init(model, images, size_px, mean, std, gen)
     opt = torch.optim.AdamW(_param_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.98), eps=1e-6)
     loss_fn = ClipLoss()
-    batches = _Batches(samples, min(config.batch_size, len(samples)), config.sampler, gen, config.crop_share)
+    batches = BatchSampler(samples, min(config.batch_size, len(samples)), config.sampler, gen, config.crop_share)
     losses: list[float] = []
     max_logit_scale = math.log(100.0)
     bar = tqdm(range(config.steps), desc="train CLIP", unit="step", disable=not progress)

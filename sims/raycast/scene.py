@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from embodied.errors import ConfigError
+from embodied.files import atomic_write
 
 __all__ = ["PATTERNS", "SceneObject", "RoomInfo", "Scene", "SceneBuilder", "load_scene", "SCENE_FORMAT_VERSION"]
 
@@ -152,8 +152,8 @@ class Scene:
             parts.append({"name": part, "instance": inst, "pattern": PATTERNS[pat], "faces": len(idx)})
         meta = self._meta() | {"parts": parts, "navgrid": nav}
         glb_bytes = glb_scene.export(file_type="glb")
-        return (_atomic_write(d / f"{name}.glb", glb_bytes),
-                _atomic_write(d / f"{name}.json", json.dumps(meta, indent=1, sort_keys=True).encode()))
+        return (atomic_write(d / f"{name}.glb", glb_bytes),
+                atomic_write(d / f"{name}.json", json.dumps(meta, indent=1, sort_keys=True).encode()))
 
 
 class SceneBuilder:
@@ -232,18 +232,6 @@ def load_scene(json_path: str | os.PathLike) -> tuple[Scene, dict[str, Any] | No
     scene = b.build(scene_id=meta["scene_id"], objects=objects, rooms=rooms, walls=meta["walls"], doors=meta["doors"],
                     wall_height_m=meta["wall_height_m"], seed=meta["seed"], generator=meta["generator"])
     return scene, meta.get("navgrid")
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def encode_bool_grid(grid: np.ndarray) -> str:

@@ -16,6 +16,7 @@ from embodied.clip.auto import (
 )
 from embodied.clip.checkpoints import save_state_dict
 from embodied.clip.model_card import SIM_TRAINED_NOTE, write_model_card
+from embodied import net
 from embodied.errors import WeightsUnavailableError
 
 
@@ -40,14 +41,12 @@ def _fake_sim_trained(path):
 def test_local_pretrained_weights_win(offline, monkeypatch, tiny_clip):
     import open_clip.pretrained as ocp
 
-    from embodied.clip import registry
-
     monkeypatch.setitem(ocp._PRETRAINED, "embodied-tiny", {"unit": {"hf_hub": "embodied/tiny-unit/"}})
     repo = offline / "hf" / "models--embodied--tiny-unit"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("abc123")
     save_state_dict(repo / "snapshots" / "abc123" / "open_clip_model.safetensors", tiny_clip.model.state_dict())
-    monkeypatch.setattr(registry, "_reachable", lambda *a: (_ for _ in ()).throw(AssertionError("network")))
+    monkeypatch.setattr(net, "reachable", lambda *a: (_ for _ in ()).throw(AssertionError("network")))
     _fake_sim_trained(sim_trained_path())  # present, but pretrained weights come first
 
     def never(path):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from embodied.clip import ClipBackbone, ClipConfig, registry
+from embodied.clip import ClipBackbone, ClipConfig
 from embodied.clip.checkpoints import save_state_dict
+from embodied import net
 from embodied.errors import CheckpointError, ConfigError, WeightsUnavailableError
 
 
@@ -262,7 +263,7 @@ def test_cached_pretrained_weights_load_without_network(tmp_path, monkeypatch, t
     def no_network(*a, **k):
         raise AssertionError("network probed although the weights are cached")
 
-    monkeypatch.setattr(registry, "_reachable", no_network)
+    monkeypatch.setattr(net, "reachable", no_network)
     clip = tiny(pretrained="unit", cache_dir=str(tmp_path))
     assert clip.provenance.source == "pretrained" and clip.provenance.tag == "unit"
     assert clip.preprocess_cfg["mean"] == (0.5, 0.5, 0.5)  # the tag's preprocessing, not the default
@@ -298,7 +299,7 @@ def test_tag_settings_survive_save_and_reload(tmp_path, monkeypatch, tiny_clip, 
     assert again.quick_gelu and list(again.preprocess_cfg["mean"]) == [0.5, 0.5, 0.5]
     np.testing.assert_allclose(again.encode_images(images), ref, atol=1e-6, rtol=0)
     # the raw hub file carries no metadata: --pretrained supplies the tag's settings, offline
-    monkeypatch.setattr(registry, "_reachable", lambda *a: (_ for _ in ()).throw(AssertionError("network")))
+    monkeypatch.setattr(net, "reachable", lambda *a: (_ for _ in ()).throw(AssertionError("network")))
     hub = tiny(checkpoint=str(hub_file), pretrained="qg")
     assert hub.provenance.source == "checkpoint" and hub.provenance.tag == "qg"
     np.testing.assert_allclose(hub.encode_images(images), ref, atol=1e-6, rtol=0)
@@ -338,7 +339,7 @@ def test_same_weights_same_file_bytes_in_every_process(tmp_path):
 
 
 def test_hf_tokenizer_architectures_need_transformers():
-    from embodied._optional import is_available
+    from embodied.optional import is_available
     from embodied.errors import MissingDependencyError
 
     if is_available("transformers"):
@@ -359,6 +360,6 @@ def test_shared_backbone_is_loaded_once():
 def test_gpu_autocast_matches_cpu(images):
     cpu = tiny(random_init=True)
     gpu = ClipBackbone(ClipConfig(model="embodied-tiny", random_init=True, device="cuda", precision="auto"))
-    assert gpu.device.type == "cuda" and gpu._autocast_dtype is not None
+    assert gpu.device.type == "cuda" and gpu.autocast_dtype is not None
     cos = (cpu.encode_images(images) * gpu.encode_images(images)).sum(1)
     assert cos.min() > 0.99

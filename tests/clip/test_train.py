@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from embodied.clip import ClipBackbone, ClipConfig
-from embodied.clip.checkpoints import file_sha256, load_state_dict
+from embodied.clip.checkpoints import load_state_dict
+from embodied.files import file_sha256
 from embodied.clip.evaluate import plot_tradeoff, text_drift, zero_shot_accuracy
 from embodied.clip.model_card import SIM_TRAINED_NOTE, card_path, read_model_card
 from embodied.clip.shards import ShardError, ShardWriter, write_index
@@ -194,7 +195,7 @@ def test_balanced_sampler_crop_share():
     """Per category, ``crop_share`` of the places go to crops when the category has other kinds too;
     None keeps sampling by count."""
     from embodied.clip.shards import ClipSample
-    from embodied.clip.train import _Batches
+    from embodied.clip.train import BatchSampler
 
     img = np.zeros((4, 4, 3), np.uint8)
     samples = ([ClipSample(f"c{i}", img, "a chair.", {"kind": "crop", "category": "chair"}) for i in range(10)]
@@ -204,7 +205,7 @@ def test_balanced_sampler_crop_share():
     chair = np.array([s.meta["category"] == "chair" for s in samples])
 
     def crop_fraction(share, steps=400):
-        b = _Batches(samples, 20, "balanced", torch.Generator().manual_seed(0), share)
+        b = BatchSampler(samples, 20, "balanced", torch.Generator().manual_seed(0), share)
         idx = torch.cat([b.next() for _ in range(steps)]).numpy()
         assert abs(chair[idx].mean() - 0.5) < 0.01  # categories stay balanced whatever the kinds
         return kinds[idx].sum() / chair[idx].sum()

@@ -4,6 +4,7 @@ filters, sha256 verification and dedup, and safe archive extraction."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import socket
@@ -25,10 +26,11 @@ from datasets3d.objaverse import (
     read_manifest,
     safe_extract,
     scan_local,
-    sha256_file,
 )
 from embodied.cli.data_assets import ingest as ingest_cmd
+from embodied import net
 from embodied.errors import ConfigError
+from embodied.files import file_sha256
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(ox, "_reachable", lambda host, timeout_s=3.0: False)
+    monkeypatch.setattr(net, "reachable", lambda url, timeout_s=3.0: (False, "offline (test)"))
 
 
 def _bytes(mesh: trimesh.Trimesh, ext: str) -> bytes:
@@ -89,7 +91,7 @@ def xl_cache(tmp_path):
     _zip(root / "github/repos/org2/repo2.zip", {"meshes/cup.ply": cup, "../../evil.obj": b"v 0 0 0\n"})
     with gzip.open(root / "hf-objaverse-v1/object-paths.json.gz", "wt") as f:
         json.dump({SK_A: f"glbs/000-001/{SK_A}.glb", SK_B: f"glbs/000-002/{SK_B}.glb"}, f)
-    sha = ox.hashlib.sha256
+    sha = hashlib.sha256
 
     for src in ("github", "thingiverse", "smithsonian", "sketchfab"):
         (root / src).mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ def test_xl_ingestion_from_a_seeded_offline_cache(xl_cache, tmp_path, no_network
     assert report.duplicates == [{"file_identifier": f"https://sketchfab.com/3d-models/{SK_A}",
                                   "duplicate_of": GH_COPY, "sha256": got[GH_COPY].sha256}]
     for r in report.records:  # verified: the sha256 is the file's, and the uid derives from it
-        assert sha256_file(r.path) == r.sha256 and r.uid == r.sha256[:16]
+        assert file_sha256(r.path) == r.sha256 and r.uid == r.sha256[:16]
     assert got[GH_CUP].path.endswith("meshes/cup.ply") and got[TH_OK].file_type == "stl"
     assert got[f"https://sketchfab.com/3d-models/{SK_B}"].license == "by-nc"
     # annotated duplicates: the box twice, and the smithsonian object (annotated like sketchfab's ball,
@@ -160,7 +162,7 @@ def test_xl_filters_and_a_license_filter_that_matches_nothing(xl_cache, tmp_path
     assert rep.problems[0]["stage"] == "filter"
     assert "the license filter (licenses ['cc0*']) matched none of the 2 Objaverse-XL annotations" in msg
     assert "'by' (1)" in msg and "'by-nc' (1)" in msg
-    chair_sha = sha256_file(xl_cache / "github/repos/org1/repo1/models/chair.obj")
+    chair_sha = file_sha256(xl_cache / "github/repos/org1/repo1/models/chair.obj")
     rep = ingest(tmp_path / "e", xl_dir=xl_cache, offline=True, flt=IngestFilter(sha256=(chair_sha.upper(),)))
     assert [r.file_identifier for r in rep.records] == [GH_CHAIR]
     with pytest.raises(ConfigError, match="not sha256 hex digests"):
@@ -190,7 +192,7 @@ def test_missing_objects_are_downloaded_through_the_objaverse_package_when_onlin
         return {TH_MISSING: str(target)}
 
     monkeypatch.setattr(oxl, "download_objects", fake_download)
-    monkeypatch.setattr(ox, "_reachable", lambda host, timeout_s=3.0: True)
+    monkeypatch.setattr(net, "reachable", lambda url, timeout_s=3.0: (True, "ok"))
     rep = ingest(tmp_path / "out", xl_dir=xl_cache, flt=IngestFilter(sources=("thingiverse",)))
     assert calls == [([TH_MISSING], {"save_repo_format": "files"})]  # cached objects are not fetched again
     # the downloaded file does not match its annotated sha256 ("0" * 64): recorded and left out

@@ -19,7 +19,8 @@ import trimesh
 from click.testing import CliRunner
 from PIL import Image
 
-from datasets3d.objaverse import AssetRecord, read_manifest, scan_local, sha256_file, uid_for
+from datasets3d.objaverse import AssetRecord, read_manifest, scan_local, uid_for
+from embodied.files import file_sha256
 from datasets3d.rendering.config import RenderConfig
 from datasets3d.rendering.runner import render_objects
 from embodied.cli.data_assets import render
@@ -157,7 +158,7 @@ def test_render_command_from_a_manifest_and_clear_errors(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "manifest.jsonl:2: manifest row lacks sha256" in res.output
     assert '{"ok": 1, "error": 0, "timeout": 0}' in res.output
-    assert read_manifest(manifest)[0][0].sha256 == sha256_file(src / "mesh00.ply")
+    assert read_manifest(manifest)[0][0].sha256 == file_sha256(src / "mesh00.ply")
     # a different configuration in the same folder is refused, naming the fix
     res = CliRunner().invoke(render, [str(manifest), "--out", str(tmp_path / "out"), "--size", "48", "--workers", "0"])
     assert res.exit_code != 0

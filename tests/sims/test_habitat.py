@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from embodied import geometry
-from embodied._optional import is_available
+from embodied.optional import is_available
 from embodied.errors import ConfigError, MissingDependencyError
 from embodied.tasks import EpisodeFileError, ObjectNavEpisode
 from embodied.types import Action, GeodesicOracle, Simulator
