@@ -522,7 +522,7 @@ def write_clip_dataset(out_dir: str | os.PathLike, cfg: ClipDataConfig = ClipDat
         ConfigError: ``out_dir`` already holds a dataset (pass ``overwrite=True``).
         ShardError: nothing could be rendered (every view failed).
     """
-    from embodied.clip.shards import INDEX_NAME, ShardWriter, write_index
+    from embodied.clip.shards import INDEX_NAME, ClipShardWriter, write_index
 
     out = Path(out_dir)
     if (out / INDEX_NAME).exists() and not overwrite:
@@ -533,7 +533,7 @@ def write_clip_dataset(out_dir: str | os.PathLike, cfg: ClipDataConfig = ClipDat
     t0 = time.perf_counter()
     kinds: dict[str, int] = {}
     per_cat: dict[str, int] = {}
-    with ShardWriter(out, prefix=cfg.split, max_count=2000, jpeg_quality=cfg.jpeg_quality) as w:
+    with ClipShardWriter(out, prefix=cfg.split, max_count=2000, jpeg_quality=cfg.jpeg_quality) as w:
         for _, samples in _iter_houses(cfg, progress):
             for s in samples:
                 w.write(s.key, s.image, s.caption, s.meta, s.seg)

@@ -35,7 +35,7 @@ from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, mine_sequence
 from datasets3d.mining.sources import Sequence
 from datasets3d.mining.writer import PairWriter, summarize, summary_table, write_index
-from datasets3d.shards import ShardPosition
+from embodied.shards import ShardPosition
 
 __all__ = ["run_mining", "load_done", "MiningSummary", "init_worker", "mine_job"]
 

@@ -41,7 +41,7 @@ from embodied.files import atomic_write
 from datasets3d.mining.config import MiningConfig
 from datasets3d.mining.miner import DROP_REASONS, UnitResult, corresponding_npy
 from datasets3d.mining.sources import Sequence
-from datasets3d.shards import ShardPosition, ShardWriter
+from embodied.shards import ShardPosition, ShardWriter
 
 __all__ = ["PairWriter", "INDEX_COLUMNS", "write_index", "read_index", "summarize", "summary_table",
            "atomic_write"]  # atomic_write lives in embodied.files (re-exported here)

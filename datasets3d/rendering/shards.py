@@ -3,7 +3,7 @@
 Sample key ``<uid>_<NNN>`` with members ``.png`` (RGBA), ``.depth.png`` (uint16), ``.normal.png``,
 ``.mask.png``, ``.w2c.npy`` ((3, 4) OpenCV world-to-camera) and ``.json`` (K, both matrix
 conventions, the object's identity and license). Objects are assigned to shards in uid order,
-``objects_per_shard`` each; the tar members come from :class:`datasets3d.shards.ShardWriter` (no time
+``objects_per_shard`` each; the tar members come from :class:`embodied.shards.ShardWriter` (no time
 stamps), so the same objects give the same bytes. Shards are rebuilt only when their object list
 changed (``index.json`` records it), each in a temporary folder and then renamed into place: a killed
 run never leaves a half shard under a shard name.
@@ -47,9 +47,9 @@ def _object_samples(obj_dir: Path) -> list[tuple[str, dict[str, bytes]]]:
 
 
 def _write_one(path: Path, obj_dirs: Sequence[Path]) -> dict[str, Any]:
-    """One shard through :class:`datasets3d.shards.ShardWriter` (its deterministic tar members), written
+    """One shard through :class:`embodied.shards.ShardWriter` (its deterministic tar members), written
     in a private temporary folder and renamed into place."""
-    from datasets3d.shards import ShardWriter
+    from embodied.shards import ShardWriter
 
     tmp_dir = path.with_name(f".tmp-{path.stem}-{os.getpid()}")
     shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -6,11 +6,11 @@ A dataset is a folder::
     <prefix>-000000.tar     samples {key}.jpg (RGB), {key}.txt (caption), {key}.json (metadata),
     <prefix>-000001.tar     and optionally {key}.seg.png (16-bit instance ids + 1; 0 = none)
 
-Every file is written atomically (temporary file + rename) and the index last, so a folder with an
-``index.json`` is always complete. ``webdataset.WebDataset("<dir>/<prefix>-{000000..000001}.tar")``
+Shards come from the toolkit's one tar writer (:mod:`embodied.shards`); the index is written last
+and atomically, so a folder with an ``index.json`` is always complete. ``webdataset.WebDataset("<dir>/<prefix>-{000000..000001}.tar")``
 reads the shards; :func:`iter_samples` reads them without torch data loaders.
 
->>> with ShardWriter(out_dir, prefix="train") as w:
+>>> with ClipShardWriter(out_dir, prefix="train") as w:
 ...     w.write("house-000001-o0003-v0", rgb, "a photo of a red chair.", {"kind": "crop", "category": "chair"})
 >>> write_index(out_dir, w.shards, {"split": "train", "scenes": ["house-000001"]})
 >>> for s in iter_samples(out_dir): ...
@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from embodied.errors import EmbodiedError
-from embodied.files import atomic_path, atomic_write, file_sha256
+from embodied.files import atomic_write, file_sha256
 from embodied.images import decode_image, encode_jpeg
+from embodied.shards import ShardWriter
 
-__all__ = ["INDEX_NAME", "SHARD_FORMAT", "ShardError", "ShardInfo", "ClipSample", "ShardWriter", "write_index",
+__all__ = ["INDEX_NAME", "SHARD_FORMAT", "ShardError", "ShardInfo", "ClipSample", "ClipShardWriter", "write_index",
            "read_index", "iter_samples", "load_samples", "index_fingerprint", "check_held_out", "encode_seg", "decode_seg"]
 
 INDEX_NAME = "index.json"
@@ -88,11 +89,10 @@ def decode_seg(data: bytes) -> np.ndarray:
         return np.asarray(im, dtype=np.int32) - 1
 
 
-class ShardWriter:
-    """Write samples into ``<prefix>-NNNNNN.tar`` files of at most ``max_count`` samples each.
-
-    Each tar is built under a temporary name and renamed when complete. Members get a fixed mtime
-    and owner, so the same samples give byte-identical shards.
+class ClipShardWriter:
+    """Write image-caption samples into ``<prefix>-NNNNNN.tar`` shards of at most ``max_count``
+    samples each, through :class:`embodied.shards.ShardWriter` (deterministic members: the same
+    samples give byte-identical shards). :attr:`shards` lists them after :meth:`close`.
     """
 
     def __init__(self, directory: str | os.PathLike, prefix: str = "data", max_count: int = 2000,
@@ -102,12 +102,10 @@ class ShardWriter:
         if max_count < 1:
             raise ShardError(f"max_count must be >= 1, got {max_count}")
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.prefix, self.max_count, self.jpeg_quality = prefix, max_count, jpeg_quality
         self.shards: list[ShardInfo] = []
-        self._tar: tarfile.TarFile | None = None
-        self._tmp: Path | None = None
-        self._count = 0
+        self._writer = ShardWriter(self.directory, prefix, max_samples=max_count)
+        self._counts: dict[str, int] = {}
         self._keys: set[str] = set()
 
     def write(self, key: str, image: np.ndarray, caption: str, meta: Mapping[str, Any],
@@ -121,50 +119,25 @@ class ShardWriter:
         if not caption or not caption.strip():
             raise ShardError(f"sample '{key}' has an empty caption")
         self._keys.add(key)
-        if self._tar is None:
-            self._open()
-        members = [(f"{key}.jpg", encode_jpeg(image, self.jpeg_quality)), (f"{key}.txt", caption.encode()),
-                   (f"{key}.json", json.dumps(dict(meta), sort_keys=True).encode())]
+        files = {"jpg": encode_jpeg(image, self.jpeg_quality), "txt": caption.encode(),
+                 "json": json.dumps(dict(meta), sort_keys=True).encode()}
         if seg is not None:
-            members.append((f"{key}.seg.png", encode_seg(seg)))
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode, info.uname, info.gname = len(data), 0, 0o644, "embodied", "embodied"
-            self._tar.addfile(info, io.BytesIO(data))
-        self._count += 1
-        if self._count >= self.max_count:
-            self._close_shard()
-
-    def _open(self) -> None:
-        name = f"{self.prefix}-{len(self.shards):06d}.tar"
-        self._tmp = atomic_path(self.directory / name)
-        self._tar = tarfile.open(self._tmp, "w", format=tarfile.USTAR_FORMAT)
-        self._count = 0
-
-    def _close_shard(self) -> None:
-        if self._tar is None:
-            return
-        self._tar.close()
-        name = f"{self.prefix}-{len(self.shards):06d}.tar"
-        final = self.directory / name
-        os.chmod(self._tmp, 0o644)
-        os.replace(self._tmp, final)
-        self.shards.append(ShardInfo(name, self._count, file_sha256(final)))
-        self._tar, self._tmp, self._count = None, None, 0
+            files["seg.png"] = encode_seg(seg)
+        name = self._writer.write(key, files)
+        self._counts[name] = self._counts.get(name, 0) + 1
 
     def close(self) -> list[ShardInfo]:
-        """Finish the current shard; returns all shards written."""
-        self._close_shard()
+        """Finish the last shard; returns all shards written (name, sample count, sha256)."""
+        paths = self._writer.close()
+        self.shards = [ShardInfo(p.name, self._counts[p.name], file_sha256(p)) for p in paths]
         return self.shards
 
     def abort(self) -> None:
-        """Drop the shard being written (on error)."""
-        if self._tar is not None:
-            self._tar.close()
-            self._tmp.unlink(missing_ok=True)
-            self._tar, self._tmp = None, None
+        """Remove the shards written so far (on error: a dataset without its index is not one)."""
+        for p in self._writer.close():
+            p.unlink(missing_ok=True)
 
-    def __enter__(self) -> ShardWriter:
+    def __enter__(self) -> ClipShardWriter:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

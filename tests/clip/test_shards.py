@@ -6,7 +6,7 @@ import pytest
 
 from embodied.clip.shards import (
     ShardError,
-    ShardWriter,
+    ClipShardWriter,
     check_held_out,
     decode_seg,
     encode_seg,
@@ -19,7 +19,7 @@ from embodied.clip.shards import (
 
 def _write(tmp_path, n=5, max_count=2, seg=False):
     rng = np.random.default_rng(0)
-    with ShardWriter(tmp_path, prefix="train", max_count=max_count) as w:
+    with ClipShardWriter(tmp_path, prefix="train", max_count=max_count) as w:
         for i in range(n):
             img = np.full((24, 32, 3), (40 * i, 200 - 30 * i, 90), np.uint8)
             ids = rng.integers(-1, 5, (24, 32)).astype(np.int32) if seg else None
@@ -72,7 +72,7 @@ def test_bad_data_gives_clear_errors(tmp_path):
         read_index(tmp_path)
     with pytest.raises(ShardError, match="no samples were written"):
         write_index(tmp_path, [], {"split": "train"})
-    w = ShardWriter(tmp_path / "w")
+    w = ClipShardWriter(tmp_path / "w")
     with pytest.raises(ShardError, match="letters, digits"):
         w.write("bad.key", np.zeros((2, 2, 3), np.uint8), "x", {})
     w.write("k", np.zeros((2, 2, 3), np.uint8), "x", {})

@@ -11,7 +11,7 @@ from embodied.clip.checkpoints import load_state_dict
 from embodied.files import file_sha256
 from embodied.clip.evaluate import plot_tradeoff, text_drift, zero_shot_accuracy
 from embodied.clip.model_card import SIM_TRAINED_NOTE, card_path, read_model_card
-from embodied.clip.shards import ShardError, ShardWriter, write_index
+from embodied.clip.shards import ShardError, ClipShardWriter, write_index
 from embodied.clip.train import TrainConfig, blend_path, train_clip
 from embodied.errors import CheckpointError, ConfigError
 
@@ -33,7 +33,7 @@ def _image(name, rng):
 
 def _dataset(path, n_per_class=12, seed=0, scenes=("scene-a",)):
     rng = np.random.default_rng(seed)
-    with ShardWriter(path, prefix="train", max_count=20) as w:
+    with ClipShardWriter(path, prefix="train", max_count=20) as w:
         for k in range(n_per_class):
             for name in CLASSES:
                 cat = name.split()[1]

@@ -233,7 +233,7 @@ def test_ray_gives_the_same_pairs(reference, inputs, tmp_path, ray_session):
 def test_shard_writer_rolls_over_and_resumes(tmp_path):
     import tarfile
 
-    from datasets3d.shards import ShardError, ShardPosition, ShardWriter
+    from embodied.shards import ShardError, ShardPosition, ShardWriter
 
     def fill(w, keys):
         for k in keys:
@@ -252,7 +252,8 @@ def test_shard_writer_rolls_over_and_resumes(tmp_path):
     assert [p.name for p in paths] == ["s-000000.tar", "s-000001.tar", "s-000002.tar"]
     names = [m.name for p in paths for m in tarfile.open(p).getmembers()]
     assert names == [f"{k}.{e}" for k in "abcde" for e in ("txt", "0000.bin")]
-    assert all(m.mtime == 0 and m.mode == 0o444 for p in paths for m in tarfile.open(p).getmembers())
+    assert all(m.mtime == 0 and m.mode == 0o644 and m.uname == "embodied" for p in paths for m in tarfile.open(p).getmembers())
+    assert all(p.stat().st_size % tarfile.RECORDSIZE == 0 for p in paths)  # ended as tarfile ends a tar
     with pytest.raises(ValueError, match="no dots"):
         ShardWriter(tmp_path / "x", "s").write("a.b", {"txt": b""})
     (tmp_path / "s-000001.tar").write_bytes(b"short")

@@ -5,8 +5,10 @@ layout ``webdataset.WebDataset`` reads (``<key>.0000.jpg`` decodes as an image, 
 JSON, ``<key>.npy`` as an array). Shards are ``<prefix>-000000.tar``, ``<prefix>-000001.tar``, ...;
 a new one starts when the current one holds ``max_samples`` samples (or would pass ``max_bytes``).
 
-Members carry no time, user or permission noise (mtime 0, uid/gid 0, mode 0444), so the same samples
-in the same order give byte-identical shards.
+Members carry no time, user or permission noise (mtime 0, uid/gid 0, owner "embodied", mode 0644),
+and a finished shard ends like ``tarfile`` ends one (two zero blocks, padded to 10 KiB), so the same
+samples in the same order give byte-identical shards. This is the one tar writer of the toolkit:
+CLIP datasets (:mod:`embodied.clip.shards`), mined pairs and rendered views (:mod:`datasets3d`).
 
 Resuming: after writing a batch of samples, call :meth:`ShardWriter.sync` and store
 :attr:`ShardWriter.position` with your own record of the finished work. After a crash, a writer
@@ -38,6 +40,7 @@ _KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
 _EXT = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 _BLOCK = tarfile.BLOCKSIZE
 _END = b"\0" * (2 * _BLOCK)
+_OWNER = "embodied"
 
 
 class ShardError(EmbodiedError, ValueError):
@@ -156,9 +159,9 @@ class ShardWriter:
         info = tarfile.TarInfo(name)
         info.size = len(data)
         info.mtime = 0
-        info.mode = 0o444
+        info.mode = 0o644
         info.uid = info.gid = 0
-        info.uname = info.gname = ""
+        info.uname = info.gname = _OWNER
         header = info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
         pad = (-len(data)) % _BLOCK
         return header + bytes(data) + b"\0" * pad
@@ -172,7 +175,8 @@ class ShardWriter:
     def _finish_current(self) -> None:
         f = self._open()
         f.seek(self._pos.offset)
-        f.write(_END)
+        end = self._pos.offset + len(_END)
+        f.write(_END + b"\0" * ((-end) % tarfile.RECORDSIZE))  # as tarfile.close() pads a tar
         f.truncate()
         f.flush()
         os.fsync(f.fileno())
