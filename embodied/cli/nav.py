@@ -17,7 +17,14 @@ from typing import Any
 import click
 
 from embodied import __version__
-from embodied.cli.options import clip_config_from_options, clip_options, field_default, field_option, finish_run, retry_errors_option
+from embodied.cli.options import (
+    clip_config_from_options,
+    clip_options,
+    field_default,
+    field_option,
+    finish_run,
+    retry_errors_option,
+)
 from embodied.config import parse_overrides
 from embodied.errors import ConfigError
 from embodied.evaluation import NavRun
@@ -117,6 +124,12 @@ def _cow_field(name: str) -> Any:
     return field_default(CowConfig, name)
 
 
+def _builtin_field(name: str) -> Any:
+    from sims.raycast import SimConfig
+
+    return field_default(SimConfig, name)
+
+
 @click.command("nav")
 @field_option(NavRun, "simulator", "--sim", "simulator",
               help="Simulator: builtin, habitat or thor (see `embodied info`).")
@@ -138,7 +151,7 @@ def _cow_field(name: str) -> Any:
 @field_option(NavRun, "success_distance_m", "--success-distance", "success_distance_m", type=click.FloatRange(min=0),
               help="habitat-lab's SUCCESS_DISTANCE (m): STOP this close (geodesic) to a goal view point succeeds. "
                    "Which points are view points is the simulator's setting (builtin: goal_view_radius_m, "
-                   "1.0 m around the goal; change it with --sim-set).")
+                   f"{_builtin_field('goal_view_radius_m')} m around the goal; change it with --sim-set).")
 @click.option("--width", type=click.IntRange(min=8), default=None, show_default="the simulator's", help="Image width (px).")
 @click.option("--height", type=click.IntRange(min=8), default=None, show_default="the simulator's", help="Image height (px).")
 @click.option("--hfov", type=float, default=None, show_default="the simulator's", help="Horizontal FOV (deg).")

@@ -1,0 +1,307 @@
+""":class:`ThorSimulator`: AI2-THOR behind our ``Simulator`` and ``GeodesicOracle`` protocols."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from embodied import geometry
+from embodied.errors import ConfigError, ObservationError
+from embodied.tasks import ObjectNavEpisode
+from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult
+from sims.thor.config import ThorConfig, _is_real
+from sims.thor.controller import make_controller
+from sims.thor.frames import (horizon_to_tilt, thor_category, unity_to_world, unity_yaw_to_world,
+                              vertical_fov_deg, world_to_unity, world_yaw_to_unity)
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The simulator
+# ---------------------------------------------------------------------------------------------------
+
+
+class ThorSimulator:
+    """AI2-THOR behind the toolkit's :class:`~embodied.types.Simulator` and ``GeodesicOracle`` protocols.
+
+    Args:
+        config: the settings.
+        controller: an already started ``ai2thor.controller.Controller`` (or anything with its
+            ``step(action=..., **kwargs)``, ``reset(scene)`` and ``stop()``); when None, one is started
+            from ``config`` (ai2thor is imported only then).
+    """
+
+    def __init__(self, config: ThorConfig | None = None, controller: Any = None) -> None:
+        self.config = config if config is not None else ThorConfig()
+        self._intrinsics = self.config.intrinsics
+        self._owns_controller = controller is None
+        self._controller = make_controller(self.config) if controller is None else controller
+        # A controller we just started has already loaded config.scene; the first reset reuses it.
+        self._fresh_scene = self._owns_controller
+        self._object_ids: dict[str, int] = {}
+        self._categories: dict[int, str] = {}
+        self._event: Any = None
+        self._scene: str | Mapping[str, Any] | None = None
+        self._goal: str | None = None
+        self._steps = 0
+        self._done = True
+        self._closed = False
+        self.seed: int | None = None
+
+    # -- protocol ------------------------------------------------------------------------------------
+
+    def reset(self, episode: Any = None, *, seed: int | None = None) -> Observation:
+        """Load the episode's scene (or ``config.scene``) and, for an ObjectNav episode, teleport to its start.
+
+        ``seed`` is only stored (``self.seed``): objects are never randomised.
+        """
+        self._check_open()
+        if episode is not None and not isinstance(episode, ObjectNavEpisode):
+            raise ConfigError(f"ThorSimulator.reset takes an ObjectNavEpisode or None, got {type(episode).__name__}")
+        self.seed = seed
+        scene = episode.scene_id if episode is not None else self.config.scene
+        event = self._load_scene(scene)
+        if episode is not None:
+            event = self._teleport_to_start(episode)
+        self._goal = episode.goal_category if episode is not None else None
+        self._steps = 0
+        self._done = False
+        self._event = event
+        return self._observation(event)
+
+    def step(self, action: Action) -> StepResult:
+        """Apply one discrete action; STOP ends the episode without calling THOR."""
+        self._check_open()
+        if self._event is None:
+            raise RuntimeError("ThorSimulator.step called before reset()")
+        if self._done:
+            raise RuntimeError("the episode is over (STOP or max_steps); call reset() to start another")
+        action = Action(action)
+        self._steps += 1
+        if action is Action.STOP:
+            self._done = True
+            return StepResult(self._observation(self._event), done=True, info={"action": action.value})
+        name, kwargs = self._thor_action(action)
+        event = self._controller.step(action=name, **kwargs)
+        self._event = event
+        success = bool(event.metadata["lastActionSuccess"])
+        info: dict[str, Any] = {"action": action.value, "thor_action": name, "success": success}
+        if not success:
+            info["error"] = event.metadata.get("errorMessage") or f"{name} failed"
+        self._done = self._steps >= self.config.max_steps
+        collided = action is Action.MOVE_FORWARD and not success
+        return StepResult(self._observation(event), collided=collided, done=self._done, info=info)
+
+    def close(self) -> None:
+        """Stop the controller (once); later calls do nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        stop = getattr(self._controller, "stop", None)
+        if stop is not None:
+            stop()
+
+    def __enter__(self) -> ThorSimulator:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- GeodesicOracle ------------------------------------------------------------------------------
+
+    def geodesic_distance(self, start_m: np.ndarray, goal_m: np.ndarray) -> float:
+        """Shortest walkable path length (metres, horizontal) between two floor-level points of our frame.
+
+        Uses THOR's NavMesh (``GetShortestPathToPoint``). Points are converted like base poses (the
+        agent-centre height is added back), because THOR finds the floor by casting a ray down from each
+        point. Returns ``math.inf`` when THOR finds no path.
+        """
+        self._check_open()
+        event = self._controller.step(
+            action="GetShortestPathToPoint",
+            position=self._base_to_unity(start_m),
+            target=self._base_to_unity(goal_m),
+        )
+        if not event.metadata["lastActionSuccess"]:
+            logger.debug("no THOR path: %s", event.metadata.get("errorMessage"))
+            return math.inf
+        corners = (event.metadata.get("actionReturn") or {}).get("corners") or []
+        return _horizontal_path_length(corners)
+
+    # -- helpers for agents and oracles --------------------------------------------------------------
+
+    def goal_instance_ids(self, category: str) -> list[int]:
+        """Instance ids (as in ``Observation.semantic``) of the current scene's objects of ``category``."""
+        if self._event is None:
+            return []
+        self._register_objects(self._event.metadata.get("objects") or [])
+        return sorted(i for i, c in self._categories.items() if c == category)
+
+    @property
+    def controller(self) -> Any:
+        """The underlying ``ai2thor.controller.Controller`` (for THOR-specific actions)."""
+        return self._controller
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("ThorSimulator is closed")
+
+    def _thor_action(self, action: Action) -> tuple[str, dict[str, float]]:
+        cfg = self.config
+        table = {
+            Action.MOVE_FORWARD: ("MoveAhead", {"moveMagnitude": cfg.forward_m}),
+            Action.TURN_LEFT: ("RotateLeft", {"degrees": cfg.turn_deg}),
+            Action.TURN_RIGHT: ("RotateRight", {"degrees": cfg.turn_deg}),
+            Action.LOOK_UP: ("LookUp", {"degrees": cfg.tilt_deg}),
+            Action.LOOK_DOWN: ("LookDown", {"degrees": cfg.tilt_deg}),
+        }
+        return table[action]
+
+    def _load_scene(self, scene: str | Mapping[str, Any]) -> Any:
+        """Reset the controller to ``scene`` and rebuild the instance-id table."""
+        if self._fresh_scene and scene == self.config.scene and getattr(self._controller, "last_event", None):
+            event = self._controller.last_event
+        else:
+            event = self._controller.reset(scene)
+        self._fresh_scene = False
+        self._scene = scene
+        self._object_ids = {}
+        self._categories = {}
+        self._register_objects(event.metadata.get("objects") or [])
+        self._check_fov(event.metadata)
+        return event
+
+    def _register_objects(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Give every new objectId the next id, in sorted objectId order."""
+        new = sorted((o["objectId"], o.get("objectType", "")) for o in objects if o["objectId"] not in self._object_ids)
+        for object_id, object_type in new:
+            idx = len(self._object_ids)
+            self._object_ids[object_id] = idx
+            self._categories[idx] = thor_category(object_type or object_id.split("|")[0])
+
+    def _check_fov(self, metadata: Mapping[str, Any]) -> None:
+        fov = metadata.get("fov")
+        expected = vertical_fov_deg(self.config.width, self.config.height, self.config.hfov_deg)
+        if fov is not None and abs(float(fov) - expected) > 0.5:
+            logger.warning(
+                "THOR camera fieldOfView is %.2f deg (vertical) but the config implies %.2f deg; "
+                "intrinsics will not match the images", float(fov), expected,
+            )
+
+    def _teleport_to_start(self, episode: ObjectNavEpisode) -> Any:
+        kwargs: dict[str, Any] = dict(
+            position=self._base_to_unity(episode.start_position_m),
+            rotation={"x": 0.0, "y": world_yaw_to_unity(episode.start_yaw_rad), "z": 0.0},
+            horizon=0.0,
+        )
+        if self.config.agent_mode.lower() == "default":
+            kwargs["standing"] = True  # only the default agent can crouch; other agents reject the argument
+        event = self._controller.step(action="TeleportFull", **kwargs)
+        if not event.metadata["lastActionSuccess"]:
+            raise ConfigError(
+                f"episode {episode.episode_id}: THOR could not teleport the agent to the start pose "
+                f"{episode.start_position_m} (Unity {kwargs['position']}) in {episode.scene_id}: "
+                f"{event.metadata.get('errorMessage')}"
+            )
+        return event
+
+    def _base_to_unity(self, position_m: Sequence[float] | np.ndarray) -> dict[str, float]:
+        """Floor-level point of our frame -> Unity agent position (centre height added back)."""
+        p = world_to_unity(position_m)
+        p["y"] += self.config.agent_centre_height_m
+        return p
+
+    def _agent_pose(self, metadata: Mapping[str, Any]) -> AgentPose:
+        agent = metadata["agent"]
+        x, y, z = unity_to_world(agent["position"])
+        floor = z - self.config.agent_centre_height_m
+        return AgentPose((float(x), float(y), float(floor)), unity_yaw_to_world(agent["rotation"]["y"]))
+
+    def _camera_pose(self, metadata: Mapping[str, Any]) -> np.ndarray:
+        agent = metadata["agent"]
+        cam = metadata.get("cameraPosition") or agent["position"]
+        return geometry.camera_pose(
+            unity_to_world(cam), unity_yaw_to_world(agent["rotation"]["y"]), horizon_to_tilt(agent["cameraHorizon"])
+        )
+
+    def _observation(self, event: Any) -> Observation:
+        metadata = event.metadata
+        rgb = self._rgb(event)
+        semantic, labels = self._semantic(event)
+        extras = {
+            "thor_scene": metadata.get("sceneName"),
+            "thor_last_action": metadata.get("lastAction"),
+            "thor_last_action_success": metadata.get("lastActionSuccess"),
+            "thor_event": event,
+        }
+        return Observation(
+            rgb=rgb,
+            depth=self._depth(event),
+            intrinsics=self._intrinsics,
+            T_world_cam=self._camera_pose(metadata),
+            agent_pose=self._agent_pose(metadata),
+            step=self._steps,
+            goal=self._goal,
+            semantic=semantic,
+            labels=labels,
+            extras=extras,
+        ).validate()
+
+    def _rgb(self, event: Any) -> np.ndarray:
+        """(H, W, 3) uint8 copy of ``event.frame``; checks the size against the config."""
+        if event.frame is None:
+            raise ObservationError("THOR returned no RGB frame (was the controller started with renderImage off?)")
+        rgb = np.array(event.frame[..., :3], dtype=np.uint8, copy=True)
+        if rgb.shape[:2] != (self.config.height, self.config.width):
+            raise ConfigError(
+                f"THOR frames are {rgb.shape[1]}x{rgb.shape[0]} but ThorConfig asks for "
+                f"{self.config.width}x{self.config.height}; start the controller with the config's size"
+            )
+        return rgb
+
+    def _depth(self, event: Any) -> np.ndarray | None:
+        """(H, W) float32 z-depth in metres from ``event.depth_frame``; invalid or far-plane pixels -> 0."""
+        if event.depth_frame is None:
+            return None
+        depth = np.array(event.depth_frame, dtype=np.float32, copy=True)
+        bad = ~np.isfinite(depth) | (depth <= 0)
+        far = getattr(getattr(self._controller, "server", None), "camera_far_plane", None)
+        if _is_real(far) and far > 0:
+            bad |= depth >= np.float32(far) * np.float32(0.9999)
+        depth[bad] = NO_DEPTH
+        return depth
+
+    def _semantic(self, event: Any) -> tuple[np.ndarray | None, dict[int, str]]:
+        """(H, W) int32 instance ids from ``event.instance_segmentation_frame`` and their labels."""
+        seg = event.instance_segmentation_frame
+        if seg is None:
+            return None, {}
+        self._register_objects(event.metadata.get("objects") or [])
+        present = {o["objectId"] for o in event.metadata.get("objects") or []}
+        seg = np.asarray(seg)[..., :3].astype(np.uint32)
+        keys = (seg[..., 0] << 16) | (seg[..., 1] << 8) | seg[..., 2]
+        unique, inverse = np.unique(keys.reshape(-1), return_inverse=True)
+        lut = np.full(unique.shape[0], NO_INSTANCE, dtype=np.int32)
+        color_to_object_id = event.color_to_object_id or {}
+        for i, key in enumerate(unique.tolist()):
+            object_id = color_to_object_id.get(((key >> 16) & 255, (key >> 8) & 255, key & 255))
+            if object_id in present:
+                lut[i] = self._object_ids[object_id]
+        semantic = lut[inverse].reshape(keys.shape)
+        labels = {int(i): self._categories[int(i)] for i in lut.tolist() if i != NO_INSTANCE}
+        return semantic, labels
+
+
+def _horizontal_path_length(corners: Sequence[Mapping[str, float]]) -> float:
+    """Sum of corner-to-corner distances in THOR's horizontal (x, z) plane; inf for an empty path."""
+    if not corners:
+        return math.inf
+    pts = np.array([[float(c["x"]), float(c["z"])] for c in corners], dtype=np.float64)
+    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
