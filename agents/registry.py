@@ -53,12 +53,12 @@ def make_agent(name: str, config: Any = None, clip: Any = None, seed: int = 0) -
         if cfg.localizer == "patch" and cfg.vocabulary:
             loc_kw.update(vocabulary=cfg.vocabulary, refine=cfg.refine, proposals=cfg.proposals)
     localizer = make_localizer(cfg.localizer, clip, **loc_kw)
-    scorer = None
-    if cfg.frontier == "value":
-        if clip is None:
-            raise ConfigError("frontier='value' needs CLIP weights for the value map (see --model/--checkpoint)")
+    if cfg.frontier != "value":
+        return CowAgent(cfg, localizer, None)
+    if clip is None:
+        raise ConfigError("frontier='value' needs CLIP weights for the value map (see --model/--checkpoint)")
 
-        def scorer(rgb, goal, _clip=clip, _templates=cfg.templates):
-            return float(_clip.encode_images(rgb[None])[0] @ _clip.text_classifier([goal], _templates)[0])
+    def scorer(rgb, goal, _clip=clip, _templates=cfg.templates):
+        return float(_clip.encode_images(rgb[None])[0] @ _clip.text_classifier([goal], _templates)[0])
 
     return CowAgent(cfg, localizer, scorer)

@@ -1,5 +1,4 @@
-"""The ``embodied`` command line (``embodied --help``)."""
+"""The ``embodied`` command line (``embodied --help``): :func:`embodied.cli.main.main` is the entry point.
 
-from embodied.cli.main import cli, main
-
-__all__ = ["cli", "main"]
+Nothing is imported here, so ``python -m embodied.cli.main`` runs the module once, as ``__main__``.
+"""

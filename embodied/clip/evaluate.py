@@ -243,7 +243,7 @@ def plot_tradeoff(rows: Sequence[dict[str, Any]], path: str | Path, *, x_key: st
     W, H, m = 640, 440, 60
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    xs = [p[0] for p in pts]
     x0, x1 = min(0.0, min(xs)), max(xs) if max(xs) > min(0.0, min(xs)) else min(0.0, min(xs)) + 1.0
     y0, y1 = 0.0, 1.0
 
