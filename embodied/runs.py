@@ -16,8 +16,8 @@ recorded in ``<out>/results.jsonl`` as one fsynced JSON line per finished job. T
   thread polls the parent).
 * **One writer.** A run holds an exclusive lock on ``<out>/.lock``; a second run on the same folder
   is refused.
-* **Scale-out.** ``use_ray=True`` runs the same jobs as Ray tasks (``RAY_ADDRESS``, else a local
-  Ray), ``workers`` at a time.
+* **Scale-out.** ``use_ray=True`` runs the same jobs on ``workers`` Ray actors (``RAY_ADDRESS``, else
+  a local Ray) with the same rules: ``init`` once per actor, timeouts counted from a job's start.
 
 >>> with RunFolder("outputs/x", {"config": {"k": 1}}, what="results") as run:
 ...     report = run.run([Job("a", 1), Job("b", 2)], work=square, workers=2)
@@ -259,7 +259,7 @@ def run_jobs(jobs: Sequence[Job], work: Callable[[Any], Any], results: ResultsLo
         init: ``init(init_arg)``, run once per worker before its first job (load models here).
         record: in the parent, turns a job's value into its row fields (default: the value itself,
             which must then be a JSON dict). With ``ordered`` it is called in job order.
-        workers: parallel worker processes (Ray tasks with ``use_ray``). 0, or 1 without a
+        workers: parallel worker processes (Ray actors with ``use_ray``). 0, or 1 without a
             timeout, runs in this process.
         timeout_s: seconds per job before its worker is killed (status "timeout"; processes and Ray).
         ordered: deliver results (``record`` calls and rows) in the order of ``jobs``.
@@ -512,21 +512,23 @@ def _run_processes(todo: list[Job], work, init, init_arg, workers: int, timeout_
 
 
 # --------------------------------------------------------------------------- Ray
-_RAY_WORKER: dict[str, Any] = {}
+class _RayWorker:
+    """A Ray actor, the counterpart of a worker process: ``init`` once (``ready``), then jobs (``run``)."""
 
+    def __init__(self, work, init, init_arg) -> None:
+        self.work, self.init, self.init_arg = work, init, init_arg
 
-def _ray_call(work, init, init_arg, payload) -> tuple[str, Any]:
-    """A Ray task: ``init`` once per worker process and setting, then the job."""
-    import pickle
+    def ready(self) -> str | None:
+        """None once the setup is done, else why it failed."""
+        if self.init is not None:
+            try:
+                self.init(self.init_arg)
+            except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops the run
+                return _reason(exc)[0]
+        return None
 
-    key = pickle.dumps((init, init_arg))
-    if init is not None and _RAY_WORKER.get("key") != key:
-        try:
-            init(init_arg)
-        except Exception as exc:  # noqa: BLE001 - this job's failure; the next task tries again
-            return ERROR, _reason(exc)
-        _RAY_WORKER["key"] = key
-    return _call(work, payload)
+    def run(self, payload: Any) -> tuple[str, Any]:
+        return _call(self.work, payload)
 
 
 def init_ray(purpose: str = "--ray") -> Any:
@@ -541,31 +543,65 @@ def init_ray(purpose: str = "--ray") -> Any:
 
 
 def _run_ray(todo: list[Job], work, init, init_arg, workers: int, timeout_s: float | None) -> Iterator[Outcome]:
-    """One Ray task per job (no retries), at most ``workers`` in flight; a task past ``timeout_s`` is
-    cancelled with force. Outputs written by jobs must go to storage all nodes share."""
+    """Jobs on ``workers`` Ray actors (one CPU each), one job per actor at a time, as on worker processes:
+    a job's clock starts when an actor that has finished ``init`` takes it, an actor that dies or outlives
+    ``timeout_s`` fails only its job and is replaced, and a failed ``init`` stops the run. Outputs written
+    by jobs must go to storage all nodes share."""
     ray = init_ray()
-    task = ray.remote(max_retries=0, num_cpus=1)(_ray_call)
+    actor = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_RayWorker)
     pending = deque(todo)
-    running: dict[Any, tuple[Job, float]] = {}
-    while pending or running:
-        while pending and len(running) < workers:
-            job = pending.popleft()
-            running[task.remote(work, init, init_arg, job.payload)] = (job, time.monotonic())
-        wait_s = None
-        if timeout_s:
-            wait_s = max(0.0, min(t + timeout_s for _, t in running.values()) - time.monotonic())
-        ready, _ = ray.wait(list(running), num_returns=1, timeout=wait_s)
-        for ref in ready:
-            job, _t = running.pop(ref)
-            try:
-                status, value = ray.get(ref)
-            except Exception as exc:  # noqa: BLE001 - a dead worker or a lost node: this job's failure
-                status, value = ERROR, (f"the Ray task failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
-                                        [])
-            yield job, status, value
-        now = time.monotonic()
-        for ref, (job, t) in list(running.items()):
-            if timeout_s and now - t >= timeout_s:
-                ray.cancel(ref, force=True)
-                running.pop(ref)
-                yield job, TIMEOUT, (f"timed out after {timeout_s:g} s (Ray task cancelled)", [])
+    starting: dict[Any, Any] = {}  # ready() ref -> actor
+    idle: list[Any] = []
+    running: dict[Any, tuple[Job, Any, float]] = {}  # run() ref -> (job, actor, start)
+
+    def spawn() -> None:
+        a = actor.remote(work, init, init_arg)
+        starting[a.ready.remote()] = a
+
+    def reason(exc: Exception) -> str:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+    for _ in range(min(workers, len(todo))):
+        spawn()
+    try:
+        while pending or running:
+            while pending and idle:
+                a, job = idle.pop(), pending.popleft()
+                running[a.run.remote(job.payload)] = (job, a, time.monotonic())
+            wait_s = None
+            if timeout_s and running:
+                wait_s = max(0.0, min(t + timeout_s for _, _, t in running.values()) - time.monotonic())
+            ready, _ = ray.wait([*starting, *running], num_returns=1, timeout=wait_s)
+            for ref in ready:
+                if ref in starting:
+                    a = starting.pop(ref)
+                    try:
+                        msg = ray.get(ref)
+                    except Exception as exc:  # noqa: BLE001 - the actor died while starting
+                        msg = f"its Ray actor died while starting ({reason(exc)})"
+                    if msg is not None:
+                        raise WorkerStartError(f"a worker could not start: {msg}; run with --workers 1 to see "
+                                               "the error in this process")
+                    idle.append(a)
+                    continue
+                job, a, _t = running.pop(ref)
+                try:
+                    status, value = ray.get(ref)
+                    idle.append(a)
+                except Exception as exc:  # noqa: BLE001 - a dead worker or a lost node: this job's failure
+                    status, value = ERROR, (f"the Ray task failed: {reason(exc)}", [])
+                    ray.kill(a)
+                    if pending:
+                        spawn()
+                yield job, status, value
+            now = time.monotonic()
+            for ref, (job, a, t) in list(running.items()):
+                if timeout_s and now - t >= timeout_s:
+                    running.pop(ref)
+                    ray.kill(a)
+                    if pending:
+                        spawn()
+                    yield job, TIMEOUT, (f"timed out after {timeout_s:g} s (Ray worker killed)", [])
+    finally:
+        for a in [*idle, *starting.values(), *(a for _, a, _ in running.values())]:
+            ray.kill(a)

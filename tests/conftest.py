@@ -52,3 +52,13 @@ def tiny_clip():
 def images():
     """Five random (48, 64, 3) uint8 images, fixed seed."""
     return np.random.default_rng(0).integers(0, 256, (5, 48, 64, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray for the --ray tests: the runners start a local instance on first use (RAY_ADDRESS unset);
+    it is shut down once, after the last test, instead of once per test (each start takes seconds)."""
+    ray = pytest.importorskip("ray")
+    yield ray
+    if ray.is_initialized():
+        ray.shutdown()

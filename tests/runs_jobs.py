@@ -12,6 +12,8 @@ STATE: dict = {}
 def init(arg):
     if arg == "boom":
         raise RuntimeError("cannot load the model")
+    if isinstance(arg, str) and arg.startswith("slow:"):  # a setup that takes this many seconds
+        time.sleep(float(arg[5:]))
     STATE["init"] = arg
 
 

@@ -84,6 +84,25 @@ def test_processes_worker_death_and_timeout_fail_only_their_job(tmp_path):
     assert all(st[k]["pid"] != os.getpid() for k in ("ok1", "ok2", "ok3"))
 
 
+def test_ray_actors_follow_the_same_rules(tmp_path, ray_session):
+    """On Ray: a slow setup counts against no job's timeout, a dead or timed-out actor fails only its job
+    and is replaced, and a failed setup stops the run with its reason."""
+    jobs = [Job("ok1", {"x": 1}), Job("dies", {"x": 2, "exit": 7}), Job("slow", {"x": 3, "sleep": 60}),
+            Job("ok2", {"x": 4}), Job("ok3", {"x": 5})]
+    rep = run_jobs(jobs, runs_jobs.square, ResultsLog(tmp_path / "r.jsonl"), init=runs_jobs.init, init_arg="slow:6",
+                   workers=2, use_ray=True, timeout_s=4, progress=None)
+    st = {r["id"]: r for r in rep.rows}
+    assert [st[k]["status"] for k in ("ok1", "dies", "slow", "ok2", "ok3")] == ["ok", "error", "timeout", "ok", "ok"]
+    assert "the Ray task failed" in st["dies"]["error"]
+    assert st["slow"]["error"] == "timed out after 4 s (Ray worker killed)"
+    assert {st[k]["y"] for k in ("ok1", "ok2", "ok3")} == {1, 16, 25}
+    assert {st[k]["init"] for k in ("ok1", "ok2", "ok3")} == {"slow:6"}
+    assert all(st[k]["pid"] != os.getpid() for k in ("ok1", "ok2", "ok3"))
+    with pytest.raises(WorkerStartError, match="cannot load the model"):
+        run_jobs(_jobs(2), runs_jobs.square, ResultsLog(tmp_path / "boom.jsonl"), init=runs_jobs.init,
+                 init_arg="boom", workers=2, use_ray=True, progress=None)
+
+
 def test_ordered_delivery_follows_job_order(tmp_path):
     seen = []
 

@@ -63,12 +63,3 @@ def pan_video(tmp_path_factory) -> Path:
     """7 frames at 10 fps, panned PAN_PX px per frame."""
     return write_video(tmp_path_factory.mktemp("videos") / "pan.mp4", pan_frames(7))
 
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """Ray for the --ray tests: the runners start a local instance on first use (RAY_ADDRESS unset);
-    it is shut down once, after the last test, instead of once per test (each start takes seconds)."""
-    ray = pytest.importorskip("ray")
-    yield ray
-    if ray.is_initialized():
-        ray.shutdown()

@@ -187,7 +187,7 @@ def test_ray_renders_the_same_objects_and_records_failures(tmp_path, ray_session
     assert (summary["ok"], summary["error"], summary["timeout"]) == (3, 1, 1)
     rows = {r["uid"]: r for r in ResultsLog(tmp_path / "ray" / "results.jsonl").rows()}
     assert "cannot load broken.obj" in rows[broken[0].uid]["error"]
-    assert "timed out after 5 s (Ray task cancelled)" in rows[stuck.uid]["error"]
+    assert "timed out after 5 s (Ray worker killed)" in rows[stuck.uid]["error"]
     local = render_objects(good, tmp_path / "local", cfg, workers=0, objects_per_shard=2, progress=False)
     assert local["shards"] == summary["shards"]
     assert _tree_digest(tmp_path / "ray" / "objects") == _tree_digest(tmp_path / "local" / "objects")
