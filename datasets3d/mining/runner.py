@@ -85,7 +85,7 @@ def run_mining(sequences: Seq[Sequence], config: MiningConfig, out: str | os.Pat
     Args:
         sequences: the units of work (see :mod:`datasets3d.mining.sources`).
         config: the mining settings; an existing ``out`` must have been made with the same.
-        workers: worker processes (default: CPU count; 1 mines in this process) or Ray tasks at a time.
+        workers: worker processes (default: CPU count; 1 mines in this process) or Ray actors.
         use_ray: run on a Ray cluster (``RAY_ADDRESS``, else a local one); needs the ``[ray]`` extra.
         retry_errors: mine again sequences that failed in an earlier run (else they stay failed).
         progress: show a tqdm bar over sequences with the kept/dropped counts.
