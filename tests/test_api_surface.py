@@ -12,7 +12,8 @@ MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors",
            "embodied.mapping.planning", "embodied.mapping.frontiers", "embodied.mapping.value_map",
            "embodied.clip.registry", "embodied.clip.checkpoints", "embodied.clip.prompts", "embodied.config",
            "embodied.files", "embodied.runs", "embodied.net", "embodied.images", "embodied.optional",
-           "datasets3d.mining", "embodied.shards", "datasets3d.objaverse", "datasets3d.rendering"]
+           "datasets3d.mining", "embodied.shards", "datasets3d.objaverse", "datasets3d.rendering",
+           "embodied.scene_graph"]
 
 
 def current() -> dict[str, list[str]]:
