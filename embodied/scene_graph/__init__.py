@@ -2,7 +2,8 @@
 
 This subpackage imports no simulator. :mod:`~embodied.scene_graph.association` holds the matching rules
 (point overlap, CLIP cosine, Hungarian assignment, merging) as pure functions; :mod:`~embodied.scene_graph.graph`
-the :class:`SceneGraph` that applies them frame by frame.
+the :class:`SceneGraph` that applies them frame by frame; :mod:`~embodied.scene_graph.proposals` turns an
+Observation into detections (instance masks or depth segments, one batched CLIP forward).
 """
 
 from embodied.scene_graph.association import assign, association_scores, cosine_matrix, merge_pairs, point_overlap
@@ -14,6 +15,8 @@ from embodied.scene_graph.graph import (
     fuse_embedding,
     voxel_downsample,
 )
+from embodied.scene_graph.proposals import PROPOSALS, detections_from_observation, proposal_masks
 
-__all__ = ["SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "fuse_embedding", "voxel_downsample",
+__all__ = ["PROPOSALS", "proposal_masks", "detections_from_observation",
+           "SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "fuse_embedding", "voxel_downsample",
            "point_overlap", "cosine_matrix", "association_scores", "assign", "merge_pairs"]

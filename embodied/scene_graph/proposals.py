@@ -1,0 +1,76 @@
+"""Object proposals of one Observation, turned into scene-graph :class:`Detection` s.
+
+Two sources (``proposals``):
+
+* ``"oracle"``: the simulator's instance masks (``Observation.semantic``); ground truth, for measuring
+  the rest of the pipeline.
+* ``"segments"``: training-free depth segments (:func:`embodied.localization.depth_segments`: floor,
+  walls and ceilings taken out, cut along depth edges), so the graph runs where no ground truth exists
+  (a real robot's RGB-D).
+
+Every mask with at least ``min_pixels`` pixels with depth is cut out (:func:`embodied.localization.segment_crop`,
+the crop the sim-trained CLIP was trained on), all crops of the frame go through the CLIP backbone in
+one ``encode_images`` call, and the mask's depth pixels are unprojected to world points
+(:func:`embodied.geometry.depth_to_world_points`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from embodied.errors import ConfigError, ObservationError
+from embodied.geometry import depth_to_world_points
+from embodied.localization import depth_segments, segment_crop
+from embodied.scene_graph.graph import Detection
+from embodied.types import NO_INSTANCE, Observation
+
+__all__ = ["PROPOSALS", "proposal_masks", "detections_from_observation"]
+
+PROPOSALS = ("oracle", "segments")
+
+
+def proposal_masks(obs: Observation, proposals: str = "oracle", min_pixels: int = 50) -> list[np.ndarray]:
+    """(H, W) bool masks of the frame's object proposals with at least ``min_pixels`` depth pixels.
+
+    Oracle masks come in increasing instance id order, segments in label order.
+    """
+    if proposals not in PROPOSALS:
+        raise ConfigError(f"unknown proposals {proposals!r}; choose one of {', '.join(PROPOSALS)}")
+    if obs.depth is None:
+        raise ObservationError("the scene graph needs depth: this Observation has none (depth=None)")
+    has_depth = np.isfinite(obs.depth) & (obs.depth > 0)
+    if proposals == "oracle":
+        if obs.semantic is None:
+            raise ConfigError("proposals='oracle' needs instance masks (Observation.semantic), which this "
+                              "source does not give; use proposals='segments'")
+        labels = np.where(has_depth, obs.semantic, NO_INSTANCE)
+        ids = [i for i in np.unique(labels) if i != NO_INSTANCE]
+    else:
+        labels = depth_segments(obs.depth, obs.intrinsics.K, obs.T_world_cam)
+        ids = [i for i in np.unique(labels) if i != 0]
+    masks = [labels == i for i in ids]
+    return [m for m in masks if int(m.sum()) >= min_pixels]
+
+
+def detections_from_observation(obs: Observation, clip: Any, proposals: str = "oracle",
+                                min_pixels: int = 50) -> list[Detection]:
+    """The frame's proposals as Detections: CLIP embedding of each crop (one batched forward), world points.
+
+    Args:
+        obs: a frame with depth (and ``semantic`` for ``"oracle"``).
+        clip: anything with ``encode_images(list of (h, w, 3) uint8) -> (N, D)`` (a ClipBackbone).
+        proposals: ``"oracle"`` or ``"segments"``.
+        min_pixels: smaller proposals are left out.
+
+    Returns:
+        One Detection per proposal, confidence 1; an empty list when the frame has none.
+    """
+    masks = proposal_masks(obs, proposals, min_pixels)
+    if not masks:
+        return []
+    embeddings = np.asarray(clip.encode_images([segment_crop(obs.rgb, m) for m in masks]), np.float32)
+    K = obs.intrinsics.K
+    return [Detection(e, depth_to_world_points(obs.depth, K, obs.T_world_cam, m)[0], 1.0)
+            for e, m in zip(embeddings, masks)]
