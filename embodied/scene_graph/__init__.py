@@ -15,8 +15,11 @@ from embodied.scene_graph.graph import (
     fuse_embedding,
     voxel_downsample,
 )
+from embodied.scene_graph.changes import ChangeReport, Moved, diff_graphs, rank_nodes
 from embodied.scene_graph.proposals import PROPOSALS, detections_from_observation, proposal_masks
+from embodied.scene_graph.storage import GRAPH_FORMAT_VERSION, load_graph, save_graph
 
-__all__ = ["PROPOSALS", "proposal_masks", "detections_from_observation",
+__all__ = ["GRAPH_FORMAT_VERSION", "save_graph", "load_graph", "ChangeReport", "Moved", "diff_graphs", "rank_nodes",
+           "PROPOSALS", "proposal_masks", "detections_from_observation",
            "SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "fuse_embedding", "voxel_downsample",
            "point_overlap", "cosine_matrix", "association_scores", "assign", "merge_pairs"]

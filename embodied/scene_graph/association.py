@@ -10,7 +10,8 @@ the spatial term is the share of a detection's points that lie within 2.5 cm of 
 features, summed as ``(1 + phys_bias) * spatial + (1 - phys_bias) * visual`` and accepted above 1.2
 (their ``sim_threshold``). Where ConceptGraphs assigns each detection greedily to its best node (so two
 detections of one frame can land on one node), we solve one assignment per frame with the Hungarian
-method (scipy ``linear_sum_assignment``), as CSR's tracker does, so a frame's detections stay apart.
+method (scipy ``linear_sum_assignment``), as CSR's tracker does (allenai/CSR,
+``src/simulation/module_relation_tracking.py``, ``RelationTrackingModule``), so a frame's detections stay apart.
 The merge rule is ConceptGraphs' ``merge_overlap_objects``: pairs by decreasing overlap, merged when
 overlap > 0.7 and visual similarity > 0.7.
 """
