@@ -9,6 +9,7 @@ Observation into detections (instance masks or depth segments, one batched CLIP 
 from embodied.scene_graph.association import assign, association_scores, cosine_matrix, merge_pairs, point_overlap
 from embodied.scene_graph.graph import (
     Detection,
+    Edge,
     ObjectNode,
     SceneGraph,
     SceneGraphConfig,
@@ -16,13 +17,19 @@ from embodied.scene_graph.graph import (
     voxel_downsample,
 )
 from embodied.scene_graph.changes import ChangeReport, Moved, diff_graphs, rank_nodes
-from embodied.scene_graph.proposals import PROPOSALS, detections_from_observation, proposal_masks
+from embodied.scene_graph.proposals import (
+    PROPOSALS,
+    detections_from_observation,
+    edge_observations,
+    observe,
+    proposal_masks,
+)
 from embodied.scene_graph.query import parse_query, query_graph
 from embodied.scene_graph.relations import RELATIONS, Relation, relation, relation_vector
-from embodied.scene_graph.storage import GRAPH_FORMAT_VERSION, load_graph, save_graph
+from embodied.scene_graph.storage import GRAPH_FORMAT_VERSION, load_graph, save_graph, to_networkx
 
 __all__ = ["parse_query", "query_graph", "RELATIONS", "Relation", "relation", "relation_vector",
-           "GRAPH_FORMAT_VERSION", "save_graph", "load_graph", "ChangeReport", "Moved", "diff_graphs", "rank_nodes",
-           "PROPOSALS", "proposal_masks", "detections_from_observation",
-           "SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "fuse_embedding", "voxel_downsample",
+           "GRAPH_FORMAT_VERSION", "save_graph", "load_graph", "to_networkx", "ChangeReport", "Moved", "diff_graphs", "rank_nodes",
+           "PROPOSALS", "proposal_masks", "detections_from_observation", "edge_observations", "observe",
+           "SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "Edge", "fuse_embedding", "voxel_downsample",
            "point_overlap", "cosine_matrix", "association_scores", "assign", "merge_pairs"]

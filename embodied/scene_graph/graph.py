@@ -20,7 +20,7 @@ import numpy as np
 from embodied.errors import ConfigError
 from embodied.scene_graph.association import association_scores, assign, cosine_matrix, merge_pairs, point_overlap
 
-__all__ = ["SceneGraphConfig", "Detection", "ObjectNode", "SceneGraph", "voxel_downsample", "fuse_embedding"]
+__all__ = ["SceneGraphConfig", "Detection", "ObjectNode", "Edge", "SceneGraph", "voxel_downsample", "fuse_embedding"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class SceneGraphConfig:
     merge_overlap: float = 0.7
     merge_visual: float = 0.7
     max_nodes: int = 2000
+    edge_max_gap_m: float = 1.0  # two objects seen together this close (box gap) get an edge
 
     def __post_init__(self) -> None:
         if self.overlap_radius_m <= 0 or self.voxel_m <= 0:
@@ -55,6 +56,7 @@ class Detection:
     embedding: np.ndarray
     points_m: np.ndarray
     confidence: float = 1.0
+    mask: np.ndarray | None = None  # (H, W) bool pixels of the proposal, for edge crops
 
 
 @dataclass
@@ -78,6 +80,22 @@ class ObjectNode:
     def center_m(self) -> np.ndarray:
         lo, hi = self.box_m
         return (lo + hi) / 2
+
+
+@dataclass
+class Edge:
+    """A relation between nodes ``a`` < ``b``: fused unit CLIP ``embedding`` (D,) of the crops showing both.
+
+    Its geometry (offset, distance, on / under / inside / next to) is not stored: it is computed from the
+    nodes' current boxes (:func:`embodied.scene_graph.relations.relation`), so it follows their updates.
+    """
+
+    a: int
+    b: int
+    embedding: np.ndarray
+    weight: float
+    n_obs: int
+    last_step: int
 
 
 def voxel_downsample(points_m: np.ndarray, voxel_m: float) -> np.ndarray:
@@ -109,6 +127,7 @@ class SceneGraph:
 
     config: SceneGraphConfig = field(default_factory=SceneGraphConfig)
     nodes: list[ObjectNode] = field(default_factory=list)
+    edges: dict[tuple[int, int], Edge] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     frames: int = 0
     _next_id: int = 0
@@ -155,7 +174,7 @@ class SceneGraph:
         if reason:
             self.skipped[reason] = self.skipped.get(reason, 0) + 1
             return None
-        return Detection(_unit(emb), voxel_downsample(pts, self.config.voxel_m), float(det.confidence))
+        return Detection(_unit(emb), voxel_downsample(pts, self.config.voxel_m), float(det.confidence), det.mask)
 
     def _add(self, det: Detection, step: int) -> int:
         node = ObjectNode(self._next_id, det.embedding, det.confidence, det.points_m, 1, step, step)
@@ -180,6 +199,46 @@ class SceneGraph:
                 self._trees[n.node_id] = cKDTree(n.points_m)
         return [self._trees[n.node_id] for n in self.nodes]
 
+    def node(self, node_id: int) -> ObjectNode:
+        for n in self.nodes:
+            if n.node_id == node_id:
+                return n
+        raise KeyError(f"no node {node_id} in the graph")
+
+    # ------------------------------------------------------------------ edges
+    def update_edges(self, observed: Sequence[tuple[int, int, np.ndarray]], step: int) -> None:
+        """Fuse edge embeddings seen in one frame: ``(node id, node id, (D,) embedding)`` each."""
+        for i, j, e in observed:
+            if i == j:
+                continue
+            key = (min(i, j), max(i, j))
+            e = _unit(e)
+            edge = self.edges.get(key)
+            if edge is None:
+                self.edges[key] = Edge(key[0], key[1], e, 1.0, 1, step)
+            else:
+                edge.embedding = fuse_embedding(edge.embedding, edge.weight, e, 1.0)
+                edge.weight += 1.0
+                edge.n_obs += 1
+                edge.last_step = max(edge.last_step, step)
+
+    def _rewire(self, into: int, gone: int) -> None:
+        """Edges of a merged node move to the node it went into (fused where both had one)."""
+        for key in [k for k in self.edges if gone in k]:
+            edge = self.edges.pop(key)
+            other = key[0] if key[1] == gone else key[1]
+            if other == into:
+                continue
+            new = (min(into, other), max(into, other))
+            if new in self.edges:
+                kept = self.edges[new]
+                kept.embedding = fuse_embedding(kept.embedding, kept.weight, edge.embedding, edge.weight)
+                kept.weight += edge.weight
+                kept.n_obs += edge.n_obs
+                kept.last_step = max(kept.last_step, edge.last_step)
+            else:
+                self.edges[new] = Edge(new[0], new[1], edge.embedding, edge.weight, edge.n_obs, edge.last_step)
+
     # ------------------------------------------------------------------ merging
     def _absorb(self, into: ObjectNode, other: ObjectNode) -> None:
         into.embedding = fuse_embedding(into.embedding, into.weight, other.embedding, other.weight)
@@ -189,6 +248,7 @@ class SceneGraph:
         into.first_step, into.last_step = min(into.first_step, other.first_step), max(into.last_step, other.last_step)
         self._trees.pop(into.node_id, None)
         self._trees.pop(other.node_id, None)
+        self._rewire(into.node_id, other.node_id)
 
     def merge(self) -> int:
         """One merge pass over all nodes (overlap and visual similarity above the config's); returns merges."""

@@ -23,10 +23,11 @@ import numpy as np
 from embodied.errors import ConfigError, ObservationError
 from embodied.geometry import depth_to_world_points
 from embodied.localization import depth_segments, segment_crop
-from embodied.scene_graph.graph import Detection
+from embodied.scene_graph.graph import Detection, SceneGraph
+from embodied.scene_graph.relations import box_gap_m
 from embodied.types import NO_INSTANCE, Observation
 
-__all__ = ["PROPOSALS", "proposal_masks", "detections_from_observation"]
+__all__ = ["PROPOSALS", "proposal_masks", "detections_from_observation", "edge_observations", "observe"]
 
 PROPOSALS = ("oracle", "segments")
 
@@ -72,5 +73,37 @@ def detections_from_observation(obs: Observation, clip: Any, proposals: str = "o
         return []
     embeddings = np.asarray(clip.encode_images([segment_crop(obs.rgb, m) for m in masks]), np.float32)
     K = obs.intrinsics.K
-    return [Detection(e, depth_to_world_points(obs.depth, K, obs.T_world_cam, m)[0], 1.0)
+    return [Detection(e, depth_to_world_points(obs.depth, K, obs.T_world_cam, m)[0], 1.0, m)
             for e, m in zip(embeddings, masks)]
+
+
+def edge_observations(obs: Observation, detections: list[Detection], node_ids: list[int], clip: Any,
+                      max_gap_m: float = 1.0) -> list[tuple[int, int, np.ndarray]]:
+    """Edge embeddings of one frame: for each pair of detections that went to two different nodes and
+    whose point boxes are less than ``max_gap_m`` apart, the CLIP embedding of the crop around both
+    masks (all pairs in one batched forward). Returns ``(node id, node id, (D,) embedding)``."""
+    boxes = [(d.points_m.min(axis=0), d.points_m.max(axis=0)) if len(d.points_m) else None for d in detections]
+    pairs = []
+    for i in range(len(detections)):
+        for j in range(i + 1, len(detections)):
+            a, b = node_ids[i], node_ids[j]
+            if a < 0 or b < 0 or a == b or boxes[i] is None or boxes[j] is None:
+                continue
+            if detections[i].mask is None or detections[j].mask is None:
+                continue
+            if box_gap_m(*boxes[i], *boxes[j]) < max_gap_m:
+                pairs.append((i, j))
+    if not pairs:
+        return []
+    crops = [segment_crop(obs.rgb, detections[i].mask | detections[j].mask) for i, j in pairs]
+    embeddings = np.asarray(clip.encode_images(crops), np.float32)
+    return [(node_ids[i], node_ids[j], e) for (i, j), e in zip(pairs, embeddings)]
+
+
+def observe(graph: SceneGraph, obs: Observation, clip: Any, proposals: str = "oracle", min_pixels: int = 50) -> list[int]:
+    """One frame into ``graph``: detections (one CLIP forward), node update, then edges (a second forward).
+    Returns the node id of each proposal (-1: skipped)."""
+    detections = detections_from_observation(obs, clip, proposals, min_pixels)
+    ids = graph.update(detections, step=obs.step)
+    graph.update_edges(edge_observations(obs, detections, ids, clip, graph.config.edge_max_gap_m), obs.step)
+    return ids

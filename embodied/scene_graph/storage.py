@@ -15,9 +15,9 @@ import numpy as np
 
 from embodied.errors import ConfigError
 from embodied.files import atomic_write
-from embodied.scene_graph.graph import ObjectNode, SceneGraph, SceneGraphConfig
+from embodied.scene_graph.graph import Edge, ObjectNode, SceneGraph, SceneGraphConfig
 
-__all__ = ["GRAPH_FORMAT_VERSION", "save_graph", "load_graph"]
+__all__ = ["GRAPH_FORMAT_VERSION", "save_graph", "load_graph", "to_networkx"]
 
 GRAPH_FORMAT_VERSION = 1
 
@@ -39,13 +39,17 @@ def save_graph(graph: SceneGraph, path: str | os.PathLike) -> Path:
     np.savez_compressed(buf, embeddings=np.stack([n.embedding for n in nodes]).astype(np.float32) if nodes
                         else np.zeros((0, dim), np.float32),
                         points_m=np.vstack([n.points_m for n in nodes]).astype(np.float32) if nodes
-                        else np.zeros((0, 3), np.float32), point_counts=counts)
+                        else np.zeros((0, 3), np.float32), point_counts=counts,
+                        edge_embeddings=np.stack([e.embedding for e in graph.edges.values()]).astype(np.float32)
+                        if graph.edges else np.zeros((0, dim), np.float32))
     atomic_write(npath, buf.getvalue())
     meta = {"format": "embodied-scene-graph", "version": GRAPH_FORMAT_VERSION, "arrays": npath.name,
             "config": dataclasses.asdict(graph.config), "frames": graph.frames, "next_id": graph._next_id,
             "skipped": graph.skipped,
             "nodes": [{"node_id": n.node_id, "weight": n.weight, "n_obs": n.n_obs, "first_step": n.first_step,
-                       "last_step": n.last_step} for n in nodes]}
+                       "last_step": n.last_step} for n in nodes],
+            "edges": [{"a": e.a, "b": e.b, "weight": e.weight, "n_obs": e.n_obs, "last_step": e.last_step}
+                      for e in graph.edges.values()]}
     atomic_write(jpath, (json.dumps(meta, indent=1) + "\n").encode())
     return jpath
 
@@ -66,14 +70,36 @@ def load_graph(path: str | os.PathLike) -> SceneGraph:
                           f"version {GRAPH_FORMAT_VERSION}: rebuild the graph with this version")
     try:
         with np.load(jpath.parent / meta["arrays"]) as z:
-            emb, pts, counts = z["embeddings"], z["points_m"], z["point_counts"]
+            emb, pts, counts, edge_emb = z["embeddings"], z["points_m"], z["point_counts"], z["edge_embeddings"]
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"the arrays of {jpath} ({meta.get('arrays')}) are missing or corrupt: {exc}") from None
-    if len(emb) != len(meta["nodes"]) or int(counts.sum()) != len(pts):
+    if len(emb) != len(meta["nodes"]) or int(counts.sum()) != len(pts) or len(edge_emb) != len(meta["edges"]):
         raise ConfigError(f"{jpath} and its arrays do not match (another save overwrote one of them?)")
     offsets = np.concatenate([[0], np.cumsum(counts)])
     nodes = [ObjectNode(m["node_id"], emb[k], float(m["weight"]), pts[offsets[k]:offsets[k + 1]], int(m["n_obs"]),
                         int(m["first_step"]), int(m["last_step"])) for k, m in enumerate(meta["nodes"])]
-    graph = SceneGraph(SceneGraphConfig(**meta["config"]), nodes, dict(meta["skipped"]), int(meta["frames"]))
+    edges = {(int(m["a"]), int(m["b"])): Edge(int(m["a"]), int(m["b"]), edge_emb[k], float(m["weight"]), int(m["n_obs"]),
+                                             int(m["last_step"])) for k, m in enumerate(meta["edges"])}
+    graph = SceneGraph(SceneGraphConfig(**meta["config"]), nodes, edges, dict(meta["skipped"]), int(meta["frames"]))
     graph._next_id = int(meta["next_id"])
     return graph
+
+
+def to_networkx(graph: SceneGraph):
+    """A ``networkx.Graph``: nodes by id with ``center_m``, ``box_m``, ``n_obs``, ``embedding``; edges with
+    ``embedding``, ``n_obs`` and the geometry from a to b (``offset_m``, ``distance_m``, ``predicates``)."""
+    import networkx as nx
+
+    from embodied.scene_graph.relations import relation
+
+    g = nx.Graph()
+    for n in graph.nodes:
+        lo, hi = n.box_m
+        g.add_node(n.node_id, center_m=n.center_m.tolist(), box_m=(lo.tolist(), hi.tolist()), n_obs=n.n_obs,
+                   first_step=n.first_step, last_step=n.last_step, embedding=n.embedding)
+    for (a, b), e in graph.edges.items():
+        if a in g and b in g:
+            rel = relation(graph.node(a).box_m, graph.node(b).box_m)
+            g.add_edge(a, b, embedding=e.embedding, n_obs=e.n_obs, offset_m=rel.offset_m, distance_m=rel.distance_m,
+                       predicates=sorted(rel.predicates))
+    return g
