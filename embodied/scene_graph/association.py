@@ -34,7 +34,8 @@ def _boxes(clouds: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def point_overlap(node_points: Sequence[np.ndarray], det_points: Sequence[np.ndarray],
-                  radius_m: float = 0.025, trees: Sequence[cKDTree] | None = None) -> np.ndarray:
+                  radius_m: float = 0.025, trees: Sequence[cKDTree] | None = None,
+                  node_boxes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Share of each detection's points within ``radius_m`` of some point of each node.
 
     Args:
@@ -42,6 +43,7 @@ def point_overlap(node_points: Sequence[np.ndarray], det_points: Sequence[np.nda
         det_points: M arrays (Qj, 3).
         radius_m: the distance under which two points overlap (ConceptGraphs: 0.025 m).
         trees: optional prebuilt ``cKDTree`` per node (the graph keeps them between frames).
+        node_boxes: optional (N, 3) mins and (N, 3) maxes of the node points (kept by the graph too).
 
     Returns:
         (N, M) float64 in [0, 1]; 0 where the boxes, grown by ``radius_m``, do not touch.
@@ -50,7 +52,7 @@ def point_overlap(node_points: Sequence[np.ndarray], det_points: Sequence[np.nda
     out = np.zeros((n, m))
     if n == 0 or m == 0:
         return out
-    nlo, nhi = _boxes(node_points)
+    nlo, nhi = _boxes(node_points) if node_boxes is None else node_boxes
     dlo, dhi = _boxes(det_points)
     touch = np.all((nlo[:, None] - radius_m <= dhi[None]) & (dlo[None] <= nhi[:, None] + radius_m), axis=2)
     for i, j in zip(*np.nonzero(touch)):

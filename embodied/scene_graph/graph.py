@@ -131,7 +131,7 @@ class SceneGraph:
     skipped: dict[str, int] = field(default_factory=dict)
     frames: int = 0
     _next_id: int = 0
-    _trees: dict[int, object] = field(default_factory=dict, repr=False)
+    _index: dict[int, tuple] = field(default_factory=dict, repr=False)  # node id -> (kd-tree, box min, box max)
 
     # ------------------------------------------------------------------ update
     def update(self, detections: Sequence[Detection], step: int | None = None) -> list[int]:
@@ -146,7 +146,7 @@ class SceneGraph:
         if kept:
             embs = np.stack([d.embedding for _, d in kept])
             spatial = point_overlap([n.points_m for n in self.nodes], [d.points_m for _, d in kept],
-                                    self.config.overlap_radius_m, self._node_trees()).T
+                                    self.config.overlap_radius_m, **self._node_index()).T
             visual = cosine_matrix(embs, np.stack([n.embedding for n in self.nodes])) if self.nodes else spatial
             matches = assign(association_scores(spatial, visual, self.config.phys_bias), self.config.match_threshold)
             for (k, det), node_index in zip(kept, matches):
@@ -188,16 +188,19 @@ class SceneGraph:
         node.points_m = voxel_downsample(np.vstack([node.points_m, det.points_m]), self.config.voxel_m)
         node.n_obs += 1
         node.last_step = max(node.last_step, step)
-        self._trees.pop(node.node_id, None)
+        self._index.pop(node.node_id, None)
         return node.node_id
 
-    def _node_trees(self) -> list:
+    def _node_index(self) -> dict:
+        """Keyword arguments for :func:`point_overlap` with the nodes' cached kd-trees and boxes."""
         from scipy.spatial import cKDTree
 
         for n in self.nodes:
-            if n.node_id not in self._trees:
-                self._trees[n.node_id] = cKDTree(n.points_m)
-        return [self._trees[n.node_id] for n in self.nodes]
+            if n.node_id not in self._index:
+                self._index[n.node_id] = (cKDTree(n.points_m), n.points_m.min(axis=0), n.points_m.max(axis=0))
+        entries = [self._index[n.node_id] for n in self.nodes]
+        boxes = (np.array([e[1] for e in entries]).reshape(-1, 3), np.array([e[2] for e in entries]).reshape(-1, 3))
+        return {"trees": [e[0] for e in entries], "node_boxes": boxes}
 
     def node(self, node_id: int) -> ObjectNode:
         for n in self.nodes:
@@ -246,8 +249,8 @@ class SceneGraph:
         into.points_m = voxel_downsample(np.vstack([into.points_m, other.points_m]), self.config.voxel_m)
         into.n_obs += other.n_obs
         into.first_step, into.last_step = min(into.first_step, other.first_step), max(into.last_step, other.last_step)
-        self._trees.pop(into.node_id, None)
-        self._trees.pop(other.node_id, None)
+        self._index.pop(into.node_id, None)
+        self._index.pop(other.node_id, None)
         self._rewire(into.node_id, other.node_id)
 
     def merge(self) -> int:
@@ -255,7 +258,7 @@ class SceneGraph:
         if len(self.nodes) < 2:
             return 0
         pts = [n.points_m for n in self.nodes]
-        overlap = point_overlap(pts, pts, self.config.overlap_radius_m, self._node_trees())
+        overlap = point_overlap(pts, pts, self.config.overlap_radius_m, **self._node_index())
         visual = cosine_matrix(np.stack([n.embedding for n in self.nodes]), np.stack([n.embedding for n in self.nodes]))
         pairs = merge_pairs(overlap, visual, self.config.merge_overlap, self.config.merge_visual)
         for i, j in pairs:
@@ -269,7 +272,7 @@ class SceneGraph:
         while len(self.nodes) > self.config.max_nodes:
             pts = [n.points_m for n in self.nodes]
             emb = np.stack([n.embedding for n in self.nodes])
-            score = association_scores(point_overlap(pts, pts, self.config.overlap_radius_m, self._node_trees()),
+            score = association_scores(point_overlap(pts, pts, self.config.overlap_radius_m, **self._node_index()),
                                        cosine_matrix(emb, emb), self.config.phys_bias)
             np.fill_diagonal(score, -np.inf)
             i, j = np.unravel_index(int(np.argmax(score)), score.shape)
