@@ -19,7 +19,7 @@ from embodied.scene_graph.association import cosine_matrix
 from embodied.scene_graph.graph import SceneGraph
 from embodied.scene_graph.relations import relation
 
-__all__ = ["parse_query", "query_graph"]
+__all__ = ["parse_query", "query_graph", "guess_categories"]
 
 _WORDS = {"on": "on", "on top of": "on", "under": "under", "below": "under", "beneath": "under", "inside": "inside",
           "in": "inside", "next to": "next to", "near": "next to", "beside": "next to"}
@@ -54,3 +54,19 @@ def query_graph(graph: SceneGraph, text: str, clip: Any, top_k: int | None = Non
             score[i] += max(best) if best else -1.0
     order = np.argsort(-score, kind="stable")[:top_k]
     return [(graph.nodes[k].node_id, float(score[k])) for k in order]
+
+
+def guess_categories(graph: SceneGraph, class_embeddings: np.ndarray, vocabulary: list[str]) -> dict[int, tuple[str, float]]:
+    """Each node's most similar vocabulary entry: {node id: (category, cosine)}.
+
+    ``class_embeddings``: (C, D) text embeddings of ``vocabulary`` (e.g. ``clip.text_classifier(vocabulary)``).
+    """
+    if len(vocabulary) == 0:
+        raise ConfigError("empty vocabulary: give at least one category to label nodes with")
+    if len(class_embeddings) != len(vocabulary):
+        raise ConfigError(f"{len(class_embeddings)} class embeddings for {len(vocabulary)} categories")
+    if not graph.nodes:
+        return {}
+    sims = cosine_matrix(np.stack([n.embedding for n in graph.nodes]), np.asarray(class_embeddings))
+    best = sims.argmax(axis=1)
+    return {n.node_id: (vocabulary[int(k)], float(sims[i, k])) for i, (n, k) in enumerate(zip(graph.nodes, best))}

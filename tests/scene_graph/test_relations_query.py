@@ -67,3 +67,23 @@ def test_relational_queries_pick_the_right_one_of_two_mugs():
     top = query_graph(g, "a laptop", clip, top_k=1)
     assert top == [(2, pytest.approx(1.0))]
     assert query_graph(SceneGraph(), "a mug", clip) == []
+
+
+def test_guess_categories_and_the_top_down_picture():
+    from embodied.scene_graph import draw_graph, guess_categories
+
+    g = SceneGraph(SceneGraphConfig(merge_every=0))
+    g.update([Detection(emb(2), box_points((0, 0, 0.35), size=0.7)), Detection(emb(1), box_points((3, 1, 0.1), 0.2))])
+    g.update_edges([(0, 1, emb(4))], 0)
+    vocab = ["mug", "laptop", "table"]
+    guesses = guess_categories(g, np.stack([emb(k) for k in range(3)]), vocab)
+    assert guesses == {0: ("table", pytest.approx(1.0)), 1: ("laptop", pytest.approx(1.0))}
+    with pytest.raises(ConfigError, match="empty vocabulary"):
+        guess_categories(g, np.zeros((0, 8)), [])
+    img = draw_graph(g, {k: v[0] for k, v in guesses.items()}, px_per_m=50, margin_px=40)
+    # x spans -0.35..3.1 m, y -0.35..1.1 m: 3.45 x 1.45 m at 50 px/m plus margins
+    assert img.shape == (int(np.ceil(1.45 * 50)) + 80, int(np.ceil(3.45 * 50)) + 80, 3) and img.dtype == np.uint8
+    cx, cy = 40 + (3.0 - (-0.35)) * 50, img.shape[0] - 40 - (1.0 - (-0.35)) * 50  # laptop centre
+    assert tuple(img[int(round(cy)), int(round(cx))]) == (30, 150, 60)  # its centre dot
+    assert (img == 255).all(axis=2).mean() > 0.8  # mostly background
+    assert draw_graph(SceneGraph()).shape == (80, 320, 3)
