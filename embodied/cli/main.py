@@ -14,6 +14,7 @@ from embodied import __version__
 from embodied.cli.clip_cmds import clip
 from embodied.cli.data import data
 from embodied.cli.data_assets import ingest, render
+from embodied.cli.graph import graph
 from embodied.cli.info import info
 from embodied.cli.nav import nav, report
 from embodied.cli.options import CONTEXT, Group, setup_logging
@@ -35,7 +36,7 @@ def cli(verbose: int) -> None:
 
 data.add_command(ingest)
 data.add_command(render)
-for _command in (info, clip, sim, nav, report, data):
+for _command in (info, clip, sim, nav, report, graph, data):
     cli.add_command(_command)
 
 
