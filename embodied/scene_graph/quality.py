@@ -116,14 +116,15 @@ def graph_quality(graph: SceneGraph, gt: GroundTruth, clip: Any = None, min_pixe
     # relational queries with a unique answer among the seen objects
     rel_hits, rel_n = 0, 0
     node_owner = [iid if iid is not None and share > purity_min else None for iid, share in owners]
-    for i in sorted(seen):
-        for j in sorted(seen):
+    objs = sorted(seen)
+    preds = {(i, j): relation(gt.box_m(i), gt.box_m(j)).predicates for i in objs for j in objs if i != j}
+    for i in objs:
+        for j in objs:
             if i == j or gt.category[i] == gt.category[j]:
                 continue
-            preds = relation(gt.box_m(i), gt.box_m(j)).predicates
-            for r in sorted(preds & set(RELATIONS)):
-                answers = [k for k in seen for m in seen if k != m and gt.category[k] == gt.category[i]
-                           and gt.category[m] == gt.category[j] and r in relation(gt.box_m(k), gt.box_m(m)).predicates]
+            for r in sorted(preds[i, j] & set(RELATIONS)):
+                answers = [k for (k, m), p in preds.items() if r in p and gt.category[k] == gt.category[i]
+                           and gt.category[m] == gt.category[j]]
                 if set(answers) != {i}:
                     continue
                 rel_n += 1
