@@ -6,7 +6,14 @@ the :class:`SceneGraph` that applies them frame by frame; :mod:`~embodied.scene_
 Observation into detections (instance masks or depth segments, one batched CLIP forward).
 """
 
-from embodied.scene_graph.association import assign, association_scores, cosine_matrix, merge_pairs, point_overlap
+from embodied.scene_graph.association import (
+    assign,
+    association_scores,
+    box_iou,
+    cosine_matrix,
+    merge_pairs,
+    point_overlap,
+)
 from embodied.scene_graph.graph import (
     Detection,
     Edge,
@@ -34,4 +41,4 @@ __all__ = ["draw_graph", "guess_categories", "GroundTruth", "graph_quality", "pa
            "GRAPH_FORMAT_VERSION", "save_graph", "load_graph", "to_networkx", "ChangeReport", "Moved", "diff_graphs", "rank_nodes",
            "PROPOSALS", "proposal_masks", "detections_from_observation", "edge_observations", "observe",
            "SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "Edge", "fuse_embedding", "voxel_downsample",
-           "point_overlap", "cosine_matrix", "association_scores", "assign", "merge_pairs"]
+           "point_overlap", "box_iou", "cosine_matrix", "association_scores", "assign", "merge_pairs"]

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
-__all__ = ["point_overlap", "cosine_matrix", "association_scores", "assign", "merge_pairs"]
+__all__ = ["point_overlap", "box_iou", "cosine_matrix", "association_scores", "assign", "merge_pairs"]
 
 
 def _boxes(clouds: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +60,15 @@ def point_overlap(node_points: Sequence[np.ndarray], det_points: Sequence[np.nda
         d, _ = tree.query(det_points[j], k=1, distance_upper_bound=radius_m)
         out[i, j] = float(np.count_nonzero(d < radius_m)) / len(det_points[j])
     return out
+
+
+def box_iou(lo_a: np.ndarray, hi_a: np.ndarray, lo_b: np.ndarray, hi_b: np.ndarray) -> np.ndarray:
+    """(N, 3) and (M, 3) box corners -> (N, M) IoU of axis-aligned 3D boxes (ConceptGraphs' ``iou`` spatial
+    similarity)."""
+    inter = np.clip(np.minimum(hi_a[:, None], hi_b[None]) - np.maximum(lo_a[:, None], lo_b[None]), 0, None).prod(axis=2)
+    va, vb = np.prod(hi_a - lo_a, axis=1), np.prod(hi_b - lo_b, axis=1)
+    union = va[:, None] + vb[None] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

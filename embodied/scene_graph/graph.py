@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embodied.errors import ConfigError
-from embodied.scene_graph.association import association_scores, assign, cosine_matrix, merge_pairs, point_overlap
+from embodied.scene_graph.association import (
+    association_scores,
+    assign,
+    box_iou,
+    cosine_matrix,
+    merge_pairs,
+    point_overlap,
+)
 
 __all__ = ["SceneGraphConfig", "Detection", "ObjectNode", "Edge", "SceneGraph", "voxel_downsample", "fuse_embedding"]
 
@@ -30,6 +37,7 @@ class SceneGraphConfig:
     """Thresholds of association and merging (ConceptGraphs' values; see association.py for the sources)."""
 
     overlap_radius_m: float = 0.025  # points closer than this overlap
+    spatial: str = "overlap"  # "overlap" (ConceptGraphs' point overlap) or "overlap+iou" (the larger of it and box IoU)
     match_threshold: float = 1.2  # spatial + visual score (of 2) above which a detection joins a node
     phys_bias: float = 0.0  # weight shift between the spatial (+) and visual (-) terms
     voxel_m: float = 0.025  # node point clouds are downsampled to this voxel size
@@ -45,6 +53,8 @@ class SceneGraphConfig:
             raise ConfigError("SceneGraphConfig: overlap_radius_m and voxel_m must be > 0 (metres)")
         if not -1.0 <= self.phys_bias <= 1.0:
             raise ConfigError(f"SceneGraphConfig: phys_bias must be in [-1, 1], got {self.phys_bias}")
+        if self.spatial not in ("overlap", "overlap+iou"):
+            raise ConfigError(f"SceneGraphConfig: spatial must be 'overlap' or 'overlap+iou', got {self.spatial!r}")
         if self.min_points < 1 or self.max_nodes < 1 or self.merge_every < 0:
             raise ConfigError("SceneGraphConfig: min_points and max_nodes must be >= 1, merge_every >= 0")
 
@@ -145,8 +155,13 @@ class SceneGraph:
                 kept.append((k, det))
         if kept:
             embs = np.stack([d.embedding for _, d in kept])
+            index = self._node_index()
             spatial = point_overlap([n.points_m for n in self.nodes], [d.points_m for _, d in kept],
-                                    self.config.overlap_radius_m, **self._node_index()).T
+                                    self.config.overlap_radius_m, **index).T
+            if self.config.spatial == "overlap+iou" and self.nodes:
+                dlo = np.stack([d.points_m.min(axis=0) for _, d in kept])
+                dhi = np.stack([d.points_m.max(axis=0) for _, d in kept])
+                spatial = np.maximum(spatial, box_iou(dlo, dhi, *index["node_boxes"]))
             visual = cosine_matrix(embs, np.stack([n.embedding for n in self.nodes])) if self.nodes else spatial
             matches = assign(association_scores(spatial, visual, self.config.phys_bias), self.config.match_threshold)
             for (k, det), node_index in zip(kept, matches):

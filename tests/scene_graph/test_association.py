@@ -65,3 +65,11 @@ def test_merge_pairs_in_order_of_overlap_and_each_node_once():
     assert merge_pairs(overlap, visual) == [(1, 0)]
     visual[1, 0] = 0.5  # not similar enough: the next pairs in order are taken
     assert merge_pairs(overlap, visual) == [(0, 1), (0, 2)]
+
+
+def test_box_iou_of_hand_placed_boxes():
+    from embodied.scene_graph import box_iou
+
+    lo_a, hi_a = np.array([[0.0, 0, 0]]), np.array([[2.0, 1, 1]])
+    lo_b, hi_b = np.array([[1.0, 0, 0], [5, 5, 5]]), np.array([[3.0, 1, 1], [6, 6, 6]])
+    np.testing.assert_allclose(box_iou(lo_a, hi_a, lo_b, hi_b), [[1 / 3, 0.0]])  # 1 m^3 shared of 3 m^3

@@ -133,3 +133,22 @@ def test_bad_config_is_refused():
         SceneGraphConfig(phys_bias=2.0)
     with pytest.raises(ConfigError, match="metres"):
         SceneGraphConfig(voxel_m=0.0)
+
+
+def test_box_iou_spatial_term_joins_views_of_two_sides():
+    """Two views of one box that share half its extent but (sampled apart) no points: with point overlap
+    alone and a cosine of 0.9 the second view becomes a node of its own; with "overlap+iou" the boxes'
+    IoU (about 0.5) joins them."""
+    full = box_points((0, 0, 0), size=0.4)
+    shifted = box_points((0.01, 0.01, 0.01), size=0.4)  # the same box sampled on a lattice half a step off
+    front, back = full[full[:, 0] < 0.1], shifted[shifted[:, 0] > -0.1]
+    look = emb(0)
+    other = 0.9 * emb(0) + np.sqrt(1 - 0.81) * emb(1)
+    plain = SceneGraph(SceneGraphConfig(merge_every=0, overlap_radius_m=0.002))
+    plain.update([Detection(look, front)])
+    assert plain.update([Detection(other, back)]) == [1]
+    iou = SceneGraph(SceneGraphConfig(merge_every=0, overlap_radius_m=0.002, spatial="overlap+iou"))
+    iou.update([Detection(look, front)])
+    assert iou.update([Detection(other, back)]) == [0]
+    with pytest.raises(ConfigError, match="spatial"):
+        SceneGraphConfig(spatial="giou")
