@@ -142,10 +142,12 @@ class SceneGraph:
     frames: int = 0
     _next_id: int = 0
     _index: dict[int, tuple] = field(default_factory=dict, repr=False)  # node id -> (kd-tree, box min, box max)
+    _alias: dict[int, int] = field(default_factory=dict, repr=False)  # merged node id -> the node it is in now
 
     # ------------------------------------------------------------------ update
     def update(self, detections: Sequence[Detection], step: int | None = None) -> list[int]:
-        """Add one frame's detections; returns the node id each detection went to (-1: skipped)."""
+        """Add one frame's detections; returns the node id each detection went to (-1: skipped), after this
+        frame's merges (a detection whose node was merged reports the node it went into)."""
         step = self.frames if step is None else int(step)
         self.frames += 1
         kept, ids = [], [-1] * len(detections)
@@ -170,7 +172,7 @@ class SceneGraph:
             self.merge()
         if len(self.nodes) > self.config.max_nodes:
             self._enforce_cap()
-        return ids
+        return [self._alias.get(i, i) for i in ids]
 
     def _clean(self, det: Detection) -> Detection | None:
         pts = np.asarray(det.points_m, np.float64).reshape(-1, 3)
@@ -227,6 +229,7 @@ class SceneGraph:
     def update_edges(self, observed: Sequence[tuple[int, int, np.ndarray]], step: int) -> None:
         """Fuse edge embeddings seen in one frame: ``(node id, node id, (D,) embedding)`` each."""
         for i, j, e in observed:
+            i, j = self._alias.get(i, i), self._alias.get(j, j)
             if i == j:
                 continue
             key = (min(i, j), max(i, j))
@@ -267,6 +270,10 @@ class SceneGraph:
         self._index.pop(into.node_id, None)
         self._index.pop(other.node_id, None)
         self._rewire(into.node_id, other.node_id)
+        self._alias[other.node_id] = into.node_id
+        for k, v in self._alias.items():  # ids merged into ``other`` earlier now live in ``into``
+            if v == other.node_id:
+                self._alias[k] = into.node_id
 
     def merge(self) -> int:
         """One merge pass over all nodes (overlap and visual similarity above the config's); returns merges."""

@@ -152,3 +152,13 @@ def test_box_iou_spatial_term_joins_views_of_two_sides():
     assert iou.update([Detection(other, back)]) == [0]
     with pytest.raises(ConfigError, match="spatial"):
         SceneGraphConfig(spatial="giou")
+
+
+def test_ids_of_a_frame_follow_its_merges():
+    full = box_points((0, 0, 0), size=0.4)
+    left, right = full[full[:, 0] < -0.01], full[full[:, 0] > 0.01]
+    g = SceneGraph(SceneGraphConfig(merge_every=2))
+    g.update([Detection(emb(0), left)])
+    assert g.update([Detection(emb(0), right), Detection(emb(0), full)]) == [0, 0]  # node 1 merged into 0
+    g.update_edges([(1, 0, emb(1))], 1)  # an id merged away resolves to its node: a self pair, ignored
+    assert g.edges == {} and [n.node_id for n in g.nodes] == [0]
