@@ -61,6 +61,7 @@ def build(simulator, split, episode_index, episode_seed, steps, proposals, match
     from embodied.clip import get_backbone
     from embodied.clip.auto import weights_label
     from embodied.errors import ConfigError
+    from embodied.files import atomic_write
     from embodied.scene_graph import SceneGraphConfig, draw_graph, graph_quality, guess_categories, save_graph
     from embodied.scene_graph.walk import build_graph
     from sims.registry import generate_episodes, make_simulator, task_vocabulary
@@ -82,7 +83,7 @@ def build(simulator, split, episode_index, episode_seed, steps, proposals, match
     quality = graph_quality(walk.graph, walk.ground_truth, clip)
     quality.update(scene_id=episodes[episode_index].scene_id, steps=walk.steps, proposals=proposals,
                    clip=weights_label(clip.provenance), skipped=walk.graph.skipped, edges=len(walk.graph.edges))
-    (out / "quality.json").write_text(json.dumps(quality, indent=1) + "\n")
+    atomic_write(out / "quality.json", (json.dumps(quality, indent=1) + "\n").encode())
     vocabulary = task_vocabulary(simulator)
     labels = None
     if vocabulary:

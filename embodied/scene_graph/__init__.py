@@ -23,7 +23,7 @@ from embodied.scene_graph.graph import (
     fuse_embedding,
     voxel_downsample,
 )
-from embodied.scene_graph.changes import ChangeReport, Moved, diff_graphs, rank_nodes
+from embodied.scene_graph.changes import ChangeReport, Moved, diff_graphs
 from embodied.scene_graph.proposals import (
     PROPOSALS,
     detections_from_observation,
@@ -33,7 +33,7 @@ from embodied.scene_graph.proposals import (
 )
 from embodied.scene_graph.quality import GroundTruth, graph_quality
 from embodied.scene_graph.draw import draw_graph
-from embodied.scene_graph.query import guess_categories, parse_query, query_graph
+from embodied.scene_graph.query import guess_categories, parse_query, query_graph, rank_nodes
 from embodied.scene_graph.relations import RELATIONS, Relation, relation, relation_vector
 from embodied.scene_graph.storage import GRAPH_FORMAT_VERSION, load_graph, save_graph, to_networkx
 

@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from embodied.scene_graph.association import cosine_matrix
 from embodied.scene_graph.graph import SceneGraph
 
-__all__ = ["Moved", "ChangeReport", "diff_graphs", "rank_nodes"]
+__all__ = ["Moved", "ChangeReport", "diff_graphs"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,3 @@ def diff_graphs(before: SceneGraph, after: SceneGraph, move_tol_m: float = 0.2, 
                        for k, n in enumerate(b) if k not in matched_b]
     return report
 
-
-def rank_nodes(graph: SceneGraph, text_embedding: np.ndarray) -> list[tuple[int, float]]:
-    """Nodes by cosine similarity to a text embedding (D,), best first: [(node id, score), ...]."""
-    if not graph.nodes:
-        return []
-    sims = cosine_matrix(np.stack([n.embedding for n in graph.nodes]), np.asarray(text_embedding)[None])[:, 0]
-    order = np.argsort(-sims, kind="stable")
-    return [(graph.nodes[k].node_id, float(sims[k])) for k in order]

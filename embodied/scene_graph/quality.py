@@ -104,18 +104,19 @@ def graph_quality(graph: SceneGraph, gt: GroundTruth, clip: Any = None, min_pixe
     }
     if clip is None or not graph.nodes:
         return report
-    node_cat = [gt.category.get(iid) if iid is not None and share > purity_min else None for iid, share in owners]
+    node_owner = [iid if iid is not None and share > purity_min else None for iid, share in owners]
+    node_cat = [None if iid is None else gt.category[iid] for iid in node_owner]
+    position = {n.node_id: k for k, n in enumerate(graph.nodes)}
     cats = sorted({gt.category[i] for i in seen})
     top1 = top5 = 0
     for c in cats:
-        ranked = [graph.nodes.index(graph.node(i)) for i, _ in query_graph(graph, f"a {c}", clip, top_k=5)]
+        ranked = [position[i] for i, _ in query_graph(graph, f"a {c}", clip, top_k=5)]
         top1 += node_cat[ranked[0]] == c
         top5 += any(node_cat[k] == c for k in ranked)
     report.update(retrieval_queries=len(cats), retrieval_top1=top1 / len(cats) if cats else 0.0,
                   retrieval_top5=top5 / len(cats) if cats else 0.0)
     # relational queries with a unique answer among the seen objects
     rel_hits, rel_n = 0, 0
-    node_owner = [iid if iid is not None and share > purity_min else None for iid, share in owners]
     objs = sorted(seen)
     preds = {(i, j): relation(gt.box_m(i), gt.box_m(j)).predicates for i in objs for j in objs if i != j}
     for i in objs:
@@ -129,6 +130,6 @@ def graph_quality(graph: SceneGraph, gt: GroundTruth, clip: Any = None, min_pixe
                     continue
                 rel_n += 1
                 best = query_graph(graph, f"a {gt.category[i]} {r} the {gt.category[j]}", clip, top_k=1)
-                rel_hits += bool(best) and node_owner[graph.nodes.index(graph.node(best[0][0]))] == i
+                rel_hits += bool(best) and node_owner[position[best[0][0]]] == i
     report.update(relational_queries=rel_n, relational_top1=rel_hits / rel_n if rel_n else None)
     return report

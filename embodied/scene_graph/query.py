@@ -19,7 +19,7 @@ from embodied.scene_graph.association import cosine_matrix
 from embodied.scene_graph.graph import SceneGraph
 from embodied.scene_graph.relations import relation
 
-__all__ = ["parse_query", "query_graph", "guess_categories"]
+__all__ = ["parse_query", "rank_nodes", "query_graph", "guess_categories"]
 
 _WORDS = {"on": "on", "on top of": "on", "under": "under", "below": "under", "beneath": "under", "inside": "inside",
           "in": "inside", "next to": "next to", "near": "next to", "beside": "next to"}
@@ -38,20 +38,28 @@ def parse_query(text: str) -> tuple[str, str | None, str | None]:
     return m["subject"], _WORDS[m["rel"].lower()], m["anchor"]
 
 
+def rank_nodes(graph: SceneGraph, text_embedding: np.ndarray) -> list[tuple[int, float]]:
+    """Nodes by cosine similarity to a text embedding (D,), best first: [(node id, score), ...]."""
+    if not graph.nodes:
+        return []
+    sims = cosine_matrix(np.stack([n.embedding for n in graph.nodes]), np.asarray(text_embedding)[None])[:, 0]
+    order = np.argsort(-sims, kind="stable")
+    return [(graph.nodes[k].node_id, float(sims[k])) for k in order]
+
+
 def query_graph(graph: SceneGraph, text: str, clip: Any, top_k: int | None = None) -> list[tuple[int, float]]:
     """Nodes ranked for ``text``, best first: [(node id, score), ...] (``clip.encode_texts`` embeds the text)."""
     subject, rel, anchor = parse_query(text)
     if not graph.nodes:
         return []
-    emb = np.stack([n.embedding for n in graph.nodes])
-    texts = [subject] if rel is None else [subject, anchor]
-    sims = cosine_matrix(emb, np.asarray(clip.encode_texts(texts)))
+    if rel is None:
+        return rank_nodes(graph, np.asarray(clip.encode_texts([subject]))[0])[:top_k]
+    sims = cosine_matrix(np.stack([n.embedding for n in graph.nodes]), np.asarray(clip.encode_texts([subject, anchor])))
     score = sims[:, 0].copy()
-    if rel is not None:
-        boxes = [n.box_m for n in graph.nodes]
-        for i in range(len(graph.nodes)):
-            best = [sims[j, 1] for j in range(len(graph.nodes)) if j != i and rel in relation(boxes[i], boxes[j]).predicates]
-            score[i] += max(best) if best else -1.0
+    boxes = [n.box_m for n in graph.nodes]
+    for i in range(len(graph.nodes)):
+        best = [sims[j, 1] for j in range(len(graph.nodes)) if j != i and rel in relation(boxes[i], boxes[j]).predicates]
+        score[i] += max(best) if best else -1.0
     order = np.argsort(-score, kind="stable")[:top_k]
     return [(graph.nodes[k].node_id, float(score[k])) for k in order]
 

@@ -60,7 +60,8 @@ def test_tracks_objects_over_frames_and_adds_new_ones():
 
 
 def test_one_frame_two_detections_of_look_alikes_stay_apart():
-    """Two identical-looking objects side by side: each detection keeps its own node (one-to-one)."""
+    """Two identical-looking objects side by side: the spatial term keeps them apart (the cosine alone, 1.0,
+    is not above 1.2, so without it both would become new nodes; with it each joins its own node)."""
     g = SceneGraph()
     a, b = box_points((0, 0, 0)), box_points((0.5, 0, 0))
     g.update([Detection(emb(0), a), Detection(emb(0), b)])
