@@ -1,4 +1,5 @@
-"""Task definitions shared by simulators, agents and runners: ObjectNav episodes and their JSONL files."""
+"""Task definitions shared by simulators, agents and runners: ObjectNav and two-phase rearrangement
+episodes, and their JSONL files."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from embodied.errors import ConfigError
 
-__all__ = ["ObjectNavEpisode", "EpisodeFileError", "write_episodes", "read_episodes"]
+__all__ = ["ObjectNavEpisode", "ObjectMove", "RearrangeEpisode", "EpisodeFileError", "write_episodes", "read_episodes"]
 
 
 class EpisodeFileError(ConfigError):
@@ -64,15 +65,83 @@ class ObjectNavEpisode:
         return config_from_dict(cls, d)
 
 
-def write_episodes(path: str | os.PathLike, episodes: Iterable[ObjectNavEpisode]) -> Path:
+@dataclass(frozen=True)
+class ObjectMove:
+    """Where the shuffle puts one object: its base position (x, y, z) and heading about +Z."""
+
+    object_id: str
+    position_m: tuple[float, float, float]
+    yaw_rad: float
+
+    def __post_init__(self) -> None:
+        pos = tuple(float(v) for v in self.position_m)
+        if len(pos) != 3 or not all(math.isfinite(v) for v in (*pos, self.yaw_rad)):
+            raise ConfigError(f"move of object {self.object_id}: position must be a finite (x, y, z) and yaw")
+        object.__setattr__(self, "position_m", pos)
+        object.__setattr__(self, "object_id", str(self.object_id))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RearrangeEpisode:
+    """A two-phase rearrangement episode (AI2-THOR Rearrangement, RoomR): the walkthrough shows the
+    room as it should be; the unshuffle phase starts from the same pose with ``moves`` applied, and
+    the agent must put the moved objects back.
+
+    Attributes:
+        episode_id, scene_id, start_position_m, start_yaw_rad, split, extras: as ObjectNavEpisode.
+        moves: the shuffle, one ObjectMove per changed object (1 to 5 in RoomR).
+    """
+
+    episode_id: str
+    scene_id: str
+    start_position_m: tuple[float, float, float]
+    start_yaw_rad: float
+    moves: tuple[ObjectMove, ...]
+    split: str = ""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pos = tuple(float(v) for v in self.start_position_m)
+        if len(pos) != 3 or not all(math.isfinite(v) for v in pos) or not math.isfinite(self.start_yaw_rad):
+            raise ConfigError(f"episode {self.episode_id}: start pose must be finite (x, y, z) and yaw")
+        moves = tuple(m if isinstance(m, ObjectMove) else ObjectMove(**m) for m in self.moves)
+        if not moves:
+            raise ConfigError(f"episode {self.episode_id}: a rearrangement episode moves at least one object")
+        ids = [m.object_id for m in moves]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"episode {self.episode_id}: an object is moved twice ({ids})")
+        object.__setattr__(self, "start_position_m", pos)
+        object.__setattr__(self, "moves", moves)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start_position_m"] = list(self.start_position_m)
+        d["moves"] = [{"object_id": m.object_id, "position_m": list(m.position_m), "yaw_rad": m.yaw_rad}
+                      for m in self.moves]
+        d["extras"] = dict(self.extras)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RearrangeEpisode:
+        d = dict(d)
+        if not isinstance(d.get("moves"), list):
+            raise ConfigError("a rearrangement episode needs a 'moves' list")
+        moves = tuple(ObjectMove(**m) for m in d.pop("moves"))
+        from embodied.config import config_from_dict
+
+        return config_from_dict(cls, d | {"moves": moves})
+
+
+def write_episodes(path: str | os.PathLike, episodes: Iterable[ObjectNavEpisode | RearrangeEpisode]) -> Path:
     """Write episodes as JSON lines, atomically (temp file + rename)."""
     from embodied.files import atomic_write
 
     return atomic_write(path, "".join(json.dumps(ep.to_dict(), sort_keys=True) + "\n" for ep in episodes).encode())
 
 
-def read_episodes(path: str | os.PathLike, *, skip_bad: bool = False) -> tuple[list[ObjectNavEpisode], list[str]]:
-    """Read a JSONL episode file.
+def read_episodes(path: str | os.PathLike, *, skip_bad: bool = False,
+                  episode_type: type = ObjectNavEpisode) -> tuple[list[Any], list[str]]:
+    """Read a JSONL episode file of ``episode_type`` (ObjectNavEpisode or RearrangeEpisode).
 
     Returns:
         (episodes, problems): with ``skip_bad`` a bad line is recorded in ``problems`` as
@@ -87,7 +156,7 @@ def read_episodes(path: str | os.PathLike, *, skip_bad: bool = False) -> tuple[l
             if not line.strip():
                 continue
             try:
-                episodes.append(ObjectNavEpisode.from_dict(json.loads(line)))
+                episodes.append(episode_type.from_dict(json.loads(line)))
             except (json.JSONDecodeError, ConfigError, TypeError, ValueError) as exc:
                 msg = f"{p}:{n}: {exc}"
                 if not skip_bad:

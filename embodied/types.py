@@ -23,6 +23,9 @@ __all__ = [
     "CameraIntrinsics",
     "AgentPose",
     "Action",
+    "NAVIGATION_ACTIONS",
+    "ActionAt",
+    "navigation_action",
     "Observation",
     "StepResult",
     "Simulator",
@@ -99,6 +102,47 @@ class Action(str, Enum):
     TURN_RIGHT = "turn_right"
     LOOK_UP = "look_up"
     LOOK_DOWN = "look_down"
+    PICK_UP = "pick_up"
+    PUT_DOWN = "put_down"
+
+
+NAVIGATION_ACTIONS: tuple[Action, ...] = (Action.STOP, Action.MOVE_FORWARD, Action.TURN_LEFT, Action.TURN_RIGHT,
+                                          Action.LOOK_UP, Action.LOOK_DOWN)
+"""The ObjectNav action set (habitat-lab's six); every simulator takes these. PICK_UP / PUT_DOWN are
+for simulators that manipulate (sims.raycast.RearrangeSimulator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionAt:
+    """An interaction aimed at a point of the last frame, as AI2-THOR's ``PickupObject(x=, y=)``:
+    ``x`` from the left edge and ``y`` from the top edge, as fractions of the width and height in
+    [0, 1]. A bare ``Action.PICK_UP`` / ``Action.PUT_DOWN`` aims at the image centre (0.5, 0.5)."""
+
+    action: Action
+    x: float = 0.5
+    y: float = 0.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", Action(self.action))
+        if self.action not in (Action.PICK_UP, Action.PUT_DOWN):
+            raise ValueError(f"ActionAt is for pick_up / put_down, got {self.action.value}")
+        if not (0.0 <= self.x <= 1.0 and 0.0 <= self.y <= 1.0):
+            raise ValueError(f"ActionAt x, y are fractions of the image in [0, 1], got ({self.x}, {self.y})")
+
+
+def navigation_action(action: Any, simulator: str) -> Action:
+    """``action`` as one of NAVIGATION_ACTIONS, or a ConfigError naming what ``simulator`` accepts."""
+    from embodied.errors import ConfigError
+
+    try:
+        act = Action(action.action if isinstance(action, ActionAt) else action)
+    except ValueError:
+        raise ConfigError(f"unknown action {action!r}; choose from {[a.value for a in Action]}") from None
+    if act not in NAVIGATION_ACTIONS:
+        raise ConfigError(f"{simulator} has no '{act.value}' action (it navigates only: "
+                          f"{[a.value for a in NAVIGATION_ACTIONS]}); pick-up and put-down need the "
+                          "built-in rearrangement simulator (sims.raycast.RearrangeSimulator)")
+    return act
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,4 +255,4 @@ class Agent(Protocol):
 
     def reset(self, goal: str) -> None: ...
 
-    def act(self, observation: Observation) -> Action: ...
+    def act(self, observation: Observation) -> Action | ActionAt: ...

@@ -21,12 +21,12 @@ from gymnasium import spaces
 
 from embodied.errors import ConfigError
 from embodied.tasks import ObjectNavEpisode
-from embodied.types import Action, Observation, Simulator
+from embodied.types import NAVIGATION_ACTIONS, Action, Observation, Simulator
 
 __all__ = ["ACTIONS", "ObjectNavEnv", "ENV_ID", "register"]
 
 ENV_ID = "embodied/ObjectNav-v0"
-ACTIONS: tuple[Action, ...] = tuple(Action)
+ACTIONS: tuple[Action, ...] = NAVIGATION_ACTIONS
 
 
 class ObjectNavEnv(gym.Env):

@@ -8,6 +8,7 @@ from embodied.errors import ObservationError
 from embodied.types import (
     NO_DEPTH,
     Action,
+    NAVIGATION_ACTIONS,
     Agent,
     AgentPose,
     CameraIntrinsics,
@@ -91,7 +92,8 @@ def test_action_serializes_to_json_strings():
 
     assert json.dumps([Action.MOVE_FORWARD, Action.STOP]) == '["move_forward", "stop"]'
     assert Action("turn_left") is Action.TURN_LEFT
-    assert {a.name for a in Action} == {"STOP", "MOVE_FORWARD", "TURN_LEFT", "TURN_RIGHT", "LOOK_UP", "LOOK_DOWN"}
+    assert {a.name for a in NAVIGATION_ACTIONS} == {"STOP", "MOVE_FORWARD", "TURN_LEFT", "TURN_RIGHT", "LOOK_UP", "LOOK_DOWN"}
+    assert set(Action) - set(NAVIGATION_ACTIONS) == {Action.PICK_UP, Action.PUT_DOWN}
 
 
 def test_agent_pose_transform():

@@ -16,7 +16,7 @@ import numpy as np
 from embodied.optional import require
 from embodied.errors import ConfigError, ObservationError
 from embodied.tasks import ObjectNavEpisode
-from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult
+from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult, navigation_action
 from sims.habitat.config import HabitatConfig, _check_scene_exists, _same_scene
 from sims.habitat.frames import (_NO_CATEGORY, _xyz, habitat_camera_pose, habitat_category, habitat_quat_to_yaw,
                                  habitat_to_world, quat_wxyz, sensor_tilt, world_to_habitat, yaw_to_habitat_quat)
@@ -178,10 +178,7 @@ class HabitatSimulator:
             raise RuntimeError("HabitatSimulator.step called before reset()")
         if self._done:
             raise RuntimeError("the episode is over (STOP or max_steps); call reset() to start another")
-        try:
-            action = Action(action)
-        except ValueError:
-            raise ConfigError(f"unknown action {action!r}; choose from {[a.value for a in Action]}") from None
+        action = navigation_action(action, "HabitatSimulator")
         self._steps += 1
         if action is Action.STOP:
             self._done = True

@@ -16,7 +16,9 @@ _EXPORTS = {
     "generate_episodes": "sims.raycast.episodes", "split_house_seeds": "sims.raycast.episodes",
     "CATEGORIES": "sims.raycast.categories", "OBJECTNAV_GOALS": "sims.raycast.categories",
     "Scene": "sims.raycast.scene", "load_scene": "sims.raycast.scene",
-    "panel": "sims.raycast.viz", "top_down_map": "sims.raycast.viz",
+    "panel": "sims.raycast.viz", "top_down_map": "sims.raycast.viz", "PICKUPABLE": "sims.raycast.categories",
+    "RearrangeConfig": "sims.raycast.rearrange", "RearrangeSimulator": "sims.raycast.rearrange",
+    "generate_rearrange_episodes": "sims.raycast.rearrange",
 }
 
 __all__ = sorted(_EXPORTS)

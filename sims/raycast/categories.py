@@ -2,7 +2,8 @@
 
 ``placement``: "floor" (stands on the floor, often against a wall), "surface" (stands on a
 supporting object's top), "wall" (hung on a wall at ``wall_height_m``). ``supports`` marks furniture
-whose top surface can hold "surface" objects. Room types: living_room, bedroom, kitchen, bathroom,
+whose top surface can hold "surface" objects; ``pickupable`` the objects the rearrangement task may
+move (and the agent pick up). Room types: living_room, bedroom, kitchen, bathroom,
 dining_room, office.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ROOM_TYPES", "CategorySpec", "CATEGORIES", "OBJECTNAV_GOALS", "category_spec"]
+__all__ = ["ROOM_TYPES", "CategorySpec", "CATEGORIES", "OBJECTNAV_GOALS", "PICKUPABLE", "category_spec"]
 
 ROOM_TYPES: tuple[str, ...] = ("living_room", "bedroom", "kitchen", "bathroom", "dining_room", "office")
 
@@ -23,6 +24,7 @@ class CategorySpec:
     supports: bool = False
     against_wall: bool = False
     max_per_room: int = 1
+    pickupable: bool = False
     wall_height_m: tuple[float, float] | None = None
 
 
@@ -41,13 +43,16 @@ CATEGORIES: dict[str, CategorySpec] = {c.name: c for c in (
     CategorySpec("lamp", ("living_room", "bedroom", "office"), "floor", max_per_room=2),
     CategorySpec("bookshelf", ("living_room", "office", "bedroom"), "floor", against_wall=True),
     CategorySpec("refrigerator", ("kitchen",), "floor", against_wall=True),
-    CategorySpec("laptop", ("office", "living_room", "bedroom", "dining_room"), "surface"),
-    CategorySpec("mug", ("kitchen", "dining_room", "office", "living_room"), "surface", max_per_room=2),
-    CategorySpec("vase", ("living_room", "dining_room", "bedroom"), "surface"),
+    CategorySpec("laptop", ("office", "living_room", "bedroom", "dining_room"), "surface", pickupable=True),
+    CategorySpec("mug", ("kitchen", "dining_room", "office", "living_room"), "surface", pickupable=True, max_per_room=2),
+    CategorySpec("vase", ("living_room", "dining_room", "bedroom"), "surface", pickupable=True),
     CategorySpec("clock", ("living_room", "kitchen", "office", "bedroom", "dining_room"), "wall",
                  wall_height_m=(1.6, 2.0)),
     CategorySpec("oven", ("kitchen",), "floor", against_wall=True),
 )}
+
+PICKUPABLE: tuple[str, ...] = tuple(c for c, spec in CATEGORIES.items() if spec.pickupable)
+"""Categories the rearrangement task moves (small objects standing on furniture)."""
 
 OBJECTNAV_GOALS: tuple[str, ...] = ("chair", "bed", "potted plant", "toilet", "tv", "sofa")
 """The HM3D ObjectNav goal categories (the default goal set of generated episodes)."""

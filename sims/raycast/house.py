@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embodied.errors import ConfigError
-from sims.raycast.categories import CATEGORIES
+from sims.raycast.categories import CATEGORIES, PICKUPABLE
 from sims.raycast.layout import WALL_THICKNESS_M, FloorPlan, Rect, generate_floor_plan
 from sims.raycast.scene import RoomInfo, Scene, SceneBuilder, SceneObject
 
@@ -66,6 +66,7 @@ class HouseConfig:
     area_m2: float | None = None
     optional_prob: float = 0.55
     misplace_prob: float = 0.08
+    surface_clutter: int = 0  # extra pickupable objects per room, on its tables and cabinets (rearrangement)
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,11 @@ def generate_house(seed: int, config: HouseConfig = HouseConfig(), extra_objects
             wanted.sort(key=lambda c: (CATEGORIES[c].placement != "floor", not CATEGORIES[c].supports))
             for cat in wanted:
                 f.place(_procedural(cat, rng), rid)
+    for rid in order if config.surface_clutter > 0 else ():  # no draws otherwise: default houses stay the same
+        rtype = room_types[rid]
+        small = [c for c in PICKUPABLE if rtype in CATEGORIES[c].rooms]
+        for _ in range(config.surface_clutter if small else 0):
+            f.place(_procedural(str(rng.choice(small)), rng), rid)
     for pm in extra_objects:
         rid = int(rng.integers(len(plan.rooms)))
         if f.place_floor(pm, rid, against_wall=False) is None:
@@ -346,4 +352,5 @@ def generate_house(seed: int, config: HouseConfig = HouseConfig(), extra_objects
                    wall_height_m=plan.wall_height_m, seed=int(seed),
                    generator={"name": "embodied-house", "version": GENERATOR_VERSION,
                               "n_rooms": config.n_rooms, "area_m2": config.area_m2,
-                              "optional_prob": config.optional_prob, "misplace_prob": config.misplace_prob})
+                              "optional_prob": config.optional_prob, "misplace_prob": config.misplace_prob}
+                   | ({"surface_clutter": config.surface_clutter} if config.surface_clutter else {}))

@@ -16,7 +16,7 @@ import numpy as np
 from embodied import geometry
 from embodied.errors import ConfigError
 from embodied.tasks import ObjectNavEpisode
-from embodied.types import Action, AgentPose, CameraIntrinsics, Observation, StepResult
+from embodied.types import Action, AgentPose, CameraIntrinsics, Observation, StepResult, navigation_action
 from sims.raycast.house import HouseConfig, generate_house, seed_from_scene_id
 from sims.raycast.navigation import NavGrid, build_navgrid, object_footprints, object_view_mask
 from sims.raycast.render import BACKENDS, Renderer
@@ -195,11 +195,19 @@ class RaycastSimulator:
         self._tilt, self._step = 0.0, 0
         return self._observe()
 
+    def teleport(self, position_m: np.ndarray, yaw_rad: float, tilt_rad: float = 0.0) -> Observation:
+        """Put the agent at a navigable ``position_m`` (x, y[, z]) with heading and camera tilt, as
+        habitat-sim's ``set_agent_state`` / AI2-THOR's ``Teleport`` (for experts and tests; the step
+        count does not change). Raises ConfigError where the agent cannot stand."""
+        pos = np.asarray(position_m, float)[:2]
+        if not self.nav.is_navigable(pos):
+            raise ConfigError(f"cannot teleport to {tuple(np.round(pos, 3))}: not navigable in {self.scene.scene_id}")
+        lim = math.radians(self.config.tilt_limit_deg)
+        self._pos, self._yaw, self._tilt = pos, _wrap(float(yaw_rad)), float(np.clip(tilt_rad, -lim, lim))
+        return self._observe()
+
     def step(self, action: Action | str) -> StepResult:
-        try:
-            action = Action(action)
-        except ValueError:
-            raise ConfigError(f"unknown action '{action}'; choose from {[a.value for a in Action]}") from None
+        action = navigation_action(action, type(self).__name__)
         c = self.config
         collided = False
         if action is Action.MOVE_FORWARD:

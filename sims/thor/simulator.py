@@ -12,7 +12,7 @@ import numpy as np
 from embodied import geometry
 from embodied.errors import ConfigError, ObservationError
 from embodied.tasks import ObjectNavEpisode
-from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult
+from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult, navigation_action
 from sims.thor.config import ThorConfig, _is_real
 from sims.thor.controller import make_controller
 from sims.thor.frames import (horizon_to_tilt, thor_category, unity_to_world, unity_yaw_to_world,
@@ -81,7 +81,7 @@ class ThorSimulator:
             raise RuntimeError("ThorSimulator.step called before reset()")
         if self._done:
             raise RuntimeError("the episode is over (STOP or max_steps); call reset() to start another")
-        action = Action(action)
+        action = navigation_action(action, "ThorSimulator")
         self._steps += 1
         if action is Action.STOP:
             self._done = True

@@ -1,0 +1,177 @@
+"""The built-in rearrangement task: episodes, phases, pick-up / put-down rules and RoomR scoring."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from embodied.errors import ConfigError
+from embodied.tasks import RearrangeEpisode, read_episodes, write_episodes
+from embodied.types import Action, ActionAt
+from sims.raycast.rearrange import RearrangeConfig, RearrangeSimulator, generate_rearrange_episodes
+
+
+@pytest.fixture(scope="module")
+def episode() -> RearrangeEpisode:
+    return generate_rearrange_episodes("val", 1, n_moved=3)[0]
+
+
+@pytest.fixture()
+def sim(episode):
+    s = RearrangeSimulator()
+    s.reset(episode)
+    yield s
+    s.close()
+
+
+def _approach(sim: RearrangeSimulator, xy: np.ndarray, dist_m: float = 0.8):
+    """Teleport to the navigable cell nearest ``dist_m`` from ``xy``, facing it, camera 30 deg down."""
+    cells = np.argwhere(sim.nav.largest_component())
+    pts = np.stack([sim.nav.cell_center(int(r), int(c)) for r, c in cells])
+    k = int(np.argmin(np.abs(np.linalg.norm(pts - xy, axis=1) - dist_m)))
+    return sim.teleport(pts[k], math.atan2(*(xy - pts[k])[::-1]), math.radians(-30))
+
+
+def _aim(obs, instance: int) -> ActionAt:
+    ys, xs = np.nonzero(obs.semantic == instance)
+    assert len(ys), "the object is not in view"
+    k = np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2)  # a pixel of the object near its middle
+    return ActionAt(Action.PICK_UP, (xs[k] + 0.5) / obs.intrinsics.width, (ys[k] + 0.5) / obs.intrinsics.height)
+
+
+def test_same_seed_same_episodes_and_jsonl_round_trip(tmp_path):
+    a = generate_rearrange_episodes("val", 3, n_moved=(1, 5), seed=4)
+    b = generate_rearrange_episodes("val", 3, n_moved=(1, 5), seed=4)
+    assert [e.to_dict() for e in a] == [e.to_dict() for e in b]
+    assert [e.to_dict() for e in generate_rearrange_episodes("val", 3, n_moved=(1, 5), seed=5)] != [e.to_dict() for e in a]
+    write_episodes(tmp_path / "r.jsonl", a)
+    back, problems = read_episodes(tmp_path / "r.jsonl", episode_type=RearrangeEpisode)
+    assert problems == [] and back == a
+    assert all(1 <= len(e.moves) <= 5 for e in a)
+
+
+def test_shuffle_misplaces_exactly_the_moved_objects(sim, episode):
+    assert sim.phase == "walkthrough"
+    obs = sim.begin_unshuffle()
+    assert obs.goal == "unshuffle" and sim.phase == "unshuffle"
+    m = sim.metrics()
+    assert m.num_initially_misplaced == 3 and m.num_misplaced == 3 and m.prop_fixed == 0.0
+    assert m.prop_misplaced == 1.0 and m.energy_prop == 1.0 and m.success == 0.0
+    moved = {mv.object_id for mv in episode.moves}
+    for g, c in zip(sim.goal_poses(), sim.object_poses()):
+        gap = np.linalg.norm(np.subtract(g.center_m, c.center_m))
+        assert (gap >= 0.3) if g.object_id in moved else (gap < 1e-6)
+    # the unshuffle start is the shuffle: same start pose as the walkthrough
+    assert np.allclose(obs.agent_pose.position_m[:2], episode.start_position_m[:2])
+
+
+def test_no_interaction_in_the_walkthrough(sim):
+    r = sim.step(Action.PICK_UP)
+    assert r.info["success"] is False and "unshuffle phase" in r.info["error"] and sim.held is None
+
+
+def test_pick_up_rules_and_the_held_object_moves_with_the_agent(sim, episode):
+    sim.begin_unshuffle()
+    target = int(episode.moves[0].object_id)
+    far = _approach(sim, sim.object_outline(str(target)).mean(0), dist_m=2.2)
+    if (far.semantic == target).any():  # seen from 2.2 m: out of reach
+        r = sim.step(_aim(far, target))
+        assert not r.info["success"] and "reach" in r.info["error"]
+    obs = _approach(sim, sim.object_outline(str(target)).mean(0))
+    floor = np.argwhere(obs.semantic == -1)[-1]  # bottom row: floor
+    r = sim.step(ActionAt(Action.PICK_UP, (floor[1] + 0.5) / 224, (floor[0] + 0.5) / 224))
+    assert not r.info["success"] and "no pickupable object" in r.info["error"]
+    r = sim.step(_aim(obs, target))
+    assert r.info["success"] and sim.held == target and r.info["held"] == str(target)
+    assert not (r.observation.semantic == target).any()  # carried out of view
+    before = next(p for p in sim.object_poses() if p.object_id == str(target)).center_m
+    yaw = sim.agent_yaw_rad
+    res = sim.step(Action.MOVE_FORWARD)
+    after = next(p for p in sim.object_poses() if p.object_id == str(target)).center_m
+    if not res.collided:
+        assert np.allclose(np.subtract(after, before)[:2], 0.25 * np.array([math.cos(yaw), math.sin(yaw)]), atol=1e-6)
+    assert not sim.step(_aim(obs, target)).info["success"]  # the hand is full
+
+
+def test_snap_put_down_fixes_every_object(sim, episode):
+    sim.begin_unshuffle()
+    for mv in episode.moves:
+        obs = _approach(sim, sim.object_outline(mv.object_id).mean(0))
+        assert sim.step(_aim(obs, int(mv.object_id))).info["success"]
+        far = sim.teleport(*_far_pose(sim, sim.object_outline(mv.object_id, "goal").mean(0)))
+        assert not sim.step(Action.PUT_DOWN).info["success"] or far is None  # not in reach of the goal: no snap
+        _approach(sim, sim.object_outline(mv.object_id, "goal").mean(0))
+        assert sim.step(Action.PUT_DOWN).info["success"] and sim.held is None
+    m = sim.metrics()
+    assert (m.success, m.prop_fixed_strict, m.end_energy, m.num_fixed) == (1.0, 1.0, 0.0, 3)
+    assert sim.history[-1]["action"] == "put_down" and len(sim.history) >= 6
+
+
+def _far_pose(sim, xy):
+    cells = np.argwhere(sim.nav.largest_component())
+    pts = np.stack([sim.nav.cell_center(int(r), int(c)) for r, c in cells])
+    k = int(np.argmax(np.linalg.norm(pts - xy, axis=1)))
+    return pts[k], math.atan2(*(xy - pts[k])[::-1])
+
+
+def test_put_down_without_snap_lands_on_the_aimed_table_point(episode):
+    sim = RearrangeSimulator(rearrange=RearrangeConfig(snap=False))
+    sim.reset(episode)
+    sim.begin_unshuffle()
+    # an object whose walkthrough spot is on a top below the camera (0.88 m), so the top is in view
+    oid = next(m.object_id for m in episode.moves if _goal_base_z(sim, m.object_id) < 0.85)
+    obs = _approach(sim, sim.object_outline(oid).mean(0))
+    assert sim.step(_aim(obs, int(oid))).info["success"]
+    obs = _approach(sim, sim.object_outline(oid, "goal").mean(0))
+    # aim at the goal spot's centre, now empty: a point of the table top
+    c = np.append(sim.object_outline(oid, "goal").mean(0), 0.0)
+    c[2] = _goal_base_z(sim, oid) - 0.001  # the top it stood on
+    p = np.linalg.inv(obs.T_world_cam) @ np.append(c, 1.0)
+    K = obs.intrinsics
+    x, y = (K.fx * p[0] / p[2] + K.cx + 0.5) / K.width, (K.fy * p[1] / p[2] + K.cy + 0.5) / K.height
+    floor = np.argwhere(obs.semantic == -1)[-1]
+    r = sim.step(ActionAt(Action.PUT_DOWN, (floor[1] + 0.5) / 224, (floor[0] + 0.5) / 224))
+    assert not r.info["success"] and "tables and cabinets" in r.info["error"]
+    r = sim.step(ActionAt(Action.PUT_DOWN, x, y))
+    assert r.info["success"], r.info
+    placed = sim.object_outline(oid).mean(0)
+    # the box centre lands over the surface point the aimed pixel shows (its depth back-projected)
+    col, row = int(x * K.width), int(y * K.height)
+    d = float(obs.depth[row, col])
+    hit = obs.T_world_cam @ np.array([(col - K.cx) / K.fx * d, (row - K.cy) / K.fy * d, d, 1.0])
+    assert np.linalg.norm(placed - hit[:2]) < 1e-3
+    assert np.linalg.norm(placed - c[:2]) < 0.1  # and that is near the spot aimed at
+    pose = next(q for q in sim.object_poses() if q.object_id == oid)
+    goal = next(q for q in sim.goal_poses() if q.object_id == oid)
+    start = next(q for q in sim.start_poses() if q.object_id == oid)
+    assert abs(pose.center_m[2] - goal.center_m[2]) < 0.002  # on the same top
+    assert pose.yaw_rad == pytest.approx(start.yaw_rad)  # placing keeps the heading it was carried with
+    sim.close()
+
+
+def _goal_base_z(sim, oid: str) -> float:
+    return next(o.position_m[2] for o in sim._goal.objects if str(o.instance_id) == oid)
+
+
+def test_budgets_and_bad_input(episode):
+    sim = RearrangeSimulator(rearrange=RearrangeConfig(walkthrough_steps=3, unshuffle_steps=2))
+    with pytest.raises(ConfigError, match="RearrangeEpisode"):
+        sim.reset(None)
+    sim.reset(episode)
+    results = [sim.step(Action.TURN_LEFT) for _ in range(3)]
+    assert [r.done for r in results] == [False, False, True]
+    with pytest.raises(ConfigError, match="begin_unshuffle"):
+        sim.step(Action.TURN_LEFT)
+    sim.begin_unshuffle()
+    assert [sim.step(Action.TURN_LEFT).done for _ in range(2)] == [False, True]
+    other = RearrangeSimulator(rearrange=RearrangeConfig(house=dataclasses.replace(RearrangeConfig().house, area_m2=40.0)))
+    with pytest.raises(ConfigError, match="made for houses"):
+        other.reset(episode)
+    bad = dataclasses.replace(episode, moves=(dataclasses.replace(episode.moves[0], object_id="0"),))
+    with pytest.raises(ConfigError, match="not a pickupable object"):
+        sim.reset(bad)
+    with pytest.raises(ConfigError, match="at least one object"):
+        dataclasses.replace(episode, moves=())
