@@ -20,7 +20,8 @@ from embodied.metrics import episode_metrics, summarize
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, Agent, Observation, Simulator
 
-__all__ = ["NavRun", "run_episode", "summarize_results", "summary_markdown", "comparison_markdown"]
+__all__ = ["NavRun", "run_episode", "summarize_results", "summary_markdown", "comparison_markdown",
+           "run_rearrange_episode", "summarize_rearrange", "rearrange_markdown"]
 
 
 @dataclass(frozen=True)
@@ -195,4 +196,108 @@ def comparison_markdown(summaries: Sequence[Mapping[str, Any]]) -> str:
             commands.append(f"{i}. `{h['command']}`")
     if commands:
         lines += ["", "Rows from:", *commands]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------------- rearrangement
+def _run_phase(sim: Any, agent: Agent, obs: Observation, on_step: Callable | None, phase: str) -> tuple[int, float]:
+    """Act until STOP or the simulator says the phase is over; (steps, agent seconds)."""
+    steps, agent_s = 0, 0.0
+    while True:
+        obs.validate()
+        ta = time.perf_counter()
+        action = agent.act(obs)
+        agent_s += time.perf_counter() - ta
+        if on_step is not None:
+            on_step(obs, action, agent, phase)
+        if action is Action.STOP:
+            return steps, agent_s
+        res = sim.step(action)
+        steps += 1
+        obs = res.observation
+        if res.done:
+            return steps, agent_s
+
+
+def run_rearrange_episode(sim: Any, agent: Agent, episode: Any, *, seed: int | None = None,
+                          on_step: Callable[[Observation, Any, Agent, str], None] | None = None) -> dict[str, Any]:
+    """Run both phases of a two-phase rearrangement episode; return a JSON-ready result row.
+
+    ``sim`` has ``reset(episode)`` (walkthrough), ``begin_unshuffle()``, ``step``, and the scoring
+    ``metrics()``, ``goal_poses()``, ``start_poses()`` (sims.raycast.RearrangeSimulator); ``agent`` is
+    reset with the phase name. STOP ends a phase (RoomR's "done"). The row has RoomR's metrics
+    (embodied.rearrangement) and, when the agent exposes ``predicted_moves``, change detection.
+    Errors give a row with ``status`` "error" (counted as a failure in the summary).
+    """
+    from embodied.rearrangement import change_detection
+
+    row: dict[str, Any] = {"episode_id": episode.episode_id, "scene_id": episode.scene_id,
+                           "n_moved": len(episode.moves)}
+    t0 = time.perf_counter()
+    try:
+        obs = sim.reset(episode, seed=seed)
+        agent.reset("walkthrough")
+        walk_steps, a1 = _run_phase(sim, agent, obs, on_step, "walkthrough")
+        obs = sim.begin_unshuffle()
+        agent.reset("unshuffle")
+        un_steps, a2 = _run_phase(sim, agent, obs, on_step, "unshuffle")
+        m = sim.metrics()
+    except EmbodiedError as exc:
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        return row
+    row.update(m.to_dict(), status="ok", walkthrough_steps=walk_steps, unshuffle_steps=un_steps)
+    predicted = getattr(agent, "predicted_moves", None)
+    if predicted is not None:
+        row.update(change_detection(predicted, sim.goal_poses(), sim.start_poses()).to_dict())
+    wall = time.perf_counter() - t0
+    steps = max(walk_steps + un_steps, 1)
+    row.update(seconds=round(wall, 4), seconds_per_step=round(wall / steps, 6),
+               agent_seconds_per_step=round((a1 + a2) / steps, 6))
+    return row
+
+
+_REARRANGE_ZERO = ("success", "prop_fixed", "prop_fixed_strict")
+_REARRANGE_MEAN = ("success", "prop_fixed", "prop_fixed_strict", "prop_misplaced", "energy_prop",
+                   "walkthrough_steps", "unshuffle_steps", "seconds_per_step")
+
+
+def summarize_rearrange(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Means over episodes (a failed one counts 0 in Success, % Fixed and % Fixed Strict and leaves the
+    other means), NaN-skipping for % Misplaced and Energy remaining (undefined when nothing was
+    misplaced), and change detection micro-averaged (TP, FP, FN summed over episodes)."""
+    from embodied.rearrangement import f1_score
+
+    rows = sorted(rows, key=lambda r: r.get("episode_id", r.get("id", "")))
+    ran = [r for r in rows if not _failed(r)]
+    out: dict[str, Any] = {"episodes": len(rows), "failed": len(rows) - len(ran)}
+    for k in _REARRANGE_MEAN:
+        vals = [float(r[k]) for r in ran if k in r and r[k] is not None and not math.isnan(float(r[k]))]
+        out[k] = sum(vals) / len(vals) if vals else math.nan
+        if k in _REARRANGE_ZERO:
+            out[k] = sum(vals) / len(rows) if rows else math.nan
+    if any("cd_tp" in r for r in ran):
+        tp, fp, fn = (sum(int(r.get(k, 0)) for r in ran) for k in ("cd_tp", "cd_fp", "cd_fn"))
+        out.update(cd_tp=tp, cd_fp=fp, cd_fn=fn, cd_precision=tp / (tp + fp) if tp + fp else math.nan,
+                   cd_recall=tp / (tp + fn) if tp + fn else math.nan, cd_f1=f1_score(tp, fp, fn))
+    out["failed_episodes"] = [{"episode_id": r.get("episode_id", r.get("id")), "reason": r.get("error")}
+                              for r in rows if _failed(r)]
+    return out
+
+
+def rearrange_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> str:
+    """A Markdown report of a rearrangement run: header lines, then one table of the RoomR metrics."""
+    cols = (("episodes", "episodes"), ("success", "Success"), ("prop_fixed_strict", "% Fixed Strict"),
+            ("prop_fixed", "% Fixed"), ("prop_misplaced", "% Misplaced"), ("energy_prop", "% Energy Remaining"),
+            ("cd_precision", "CD precision"), ("cd_recall", "CD recall"), ("cd_f1", "CD F1"),
+            ("unshuffle_steps", "unshuffle steps"))
+    lines = [f"- **{k}**: {v}" for k, v in header.items()]
+    lines += ["", "| " + " | ".join(name for _, name in cols) + " |", "|---" * len(cols) + "|"]
+
+    def fmt(v: Any) -> str:
+        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines.append("| " + " | ".join(fmt(summary.get(k)) for k, _ in cols) + " |")
+    if summary["failed_episodes"]:
+        lines += ["", f"{len(summary['failed_episodes'])} episodes failed (Success 0, % Fixed Strict 0):"]
+        lines += [f"- {s['episode_id']}: {s['reason']}" for s in summary["failed_episodes"]]
     return "\n".join(lines) + "\n"

@@ -38,6 +38,9 @@ __all__ = [
     "PoseDifference",
     "RearrangeMetrics",
     "box_iou_3d",
+    "ChangeDetection",
+    "change_detection",
+    "f1_score",
     "compare_poses",
     "pose_energy",
     "poses_equal",
@@ -419,3 +422,59 @@ def rearrangement_metrics(goal: Sequence[ObjectPose], start: Sequence[ObjectPose
         num_newly_misplaced=num_newly_misplaced,
         num_misplaced=num_misplaced,
     )
+
+
+@dataclass(frozen=True)
+class ChangeDetection:
+    """Moved-object detection of one episode: counts and precision / recall / F1 (NaN when undefined:
+    precision with no prediction, recall with nothing moved)."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else math.nan
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else math.nan
+
+    @property
+    def f1(self) -> float:
+        return f1_score(self.tp, self.fp, self.fn)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"cd_tp": self.tp, "cd_fp": self.fp, "cd_fn": self.fn, "cd_precision": self.precision,
+                "cd_recall": self.recall, "cd_f1": self.f1}
+
+
+def f1_score(tp: int, fp: int, fn: int) -> float:
+    """2 TP / (2 TP + FP + FN); NaN when all three are 0."""
+    return 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else math.nan
+
+
+def change_detection(predicted: Sequence[tuple[Sequence[float], Sequence[float]]], goal: Sequence[ObjectPose],
+                     start: Sequence[ObjectPose], tol_m: float = 0.3) -> ChangeDetection:
+    """Score predicted moves against the objects that were really moved (start energy > 0).
+
+    A prediction is a (from (3,), to (3,)) pair of centres: where the object was in the walkthrough and
+    where it is at the unshuffle start. It matches a moved object when both ends are within ``tol_m``
+    (horizontal distance) of that object's goal and start box centres; predictions and objects are
+    paired one-to-one by Hungarian assignment on the larger of the two distances.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    g, s = _by_id("goal", goal), _by_id("start", start)
+    moved = [i for i in sorted(g) if i in s and pose_energy(g[i], s[i]) > 0.0]
+    if not predicted or not moved:
+        return ChangeDetection(0, len(predicted), len(moved))
+    pf = np.array([p[0] for p in predicted], float)[:, :2]
+    pt = np.array([p[1] for p in predicted], float)[:, :2]
+    gf = np.array([g[i].center_m for i in moved])[:, :2]
+    gt = np.array([s[i].center_m for i in moved])[:, :2]
+    cost = np.maximum(np.linalg.norm(pf[:, None] - gf[None], axis=2), np.linalg.norm(pt[:, None] - gt[None], axis=2))
+    rows, cols = linear_sum_assignment(np.where(cost <= tol_m, cost, 1e6))
+    tp = int(sum(cost[r, c] <= tol_m for r, c in zip(rows, cols)))
+    return ChangeDetection(tp, len(predicted) - tp, len(moved) - tp)

@@ -159,6 +159,7 @@ class Observation:
         goal: the goal text (e.g. "chair"), or None.
         semantic: (H, W) int32 instance ids, ``NO_INSTANCE`` (-1) = none; None when absent.
         labels: instance id -> category name for the ids in ``semantic``.
+        holding: the agent holds an object (manipulating simulators; a robot's gripper state).
         extras: simulator-private data; core code never reads it.
     """
 
@@ -171,6 +172,7 @@ class Observation:
     goal: str | None = None
     semantic: np.ndarray | None = None
     labels: Mapping[int, str] = field(default_factory=dict)
+    holding: bool = False
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def validate(self) -> Observation:

@@ -74,6 +74,31 @@ class CowAgent:
         self._goal_cache: tuple[int, np.ndarray] | None = None
         self._verify = 0  # looks taken at the goal within reach without becoming sure of it
 
+    def navigate_to(self, points_xy_m: np.ndarray, radius_m: float = 0.1) -> None:
+        """Head for world points (N, 2) instead of a category (a rearrangement agent's targets): the
+        map is kept, earlier goal evidence is cleared, cells within ``radius_m`` of the points become
+        sure goal cells, and the agent goes on as when it localized a goal: it approaches to within
+        ``stop_distance_m``, faces the nearest point and STOPs. Call after the first ``act`` (the map
+        exists then). Use a localizer that never fires, so nothing else becomes a goal."""
+        if self.map is None:
+            raise ObservationError("navigate_to needs the agent's map: call act() on an observation first")
+        m, c = self.map, self.config
+        m.goal_logodds[:] = 0.0
+        pts = np.asarray(points_xy_m, float).reshape(-1, 2)
+        k = max(1, int(math.ceil(radius_m / m.frame.resolution_m)))
+        sure = max(c.goal_threshold_logodds, c.stop_logodds) + 1.0
+        H, W = m.frame.shape
+        for p in pts:
+            r, cc = m.frame.to_cell(p)
+            r0, c0 = max(r - k, 0), max(cc - k, 0)
+            yy, xx = np.ogrid[r0:min(r + k + 1, H), c0:min(cc + k + 1, W)]
+            disk = (yy - r) ** 2 + (xx - cc) ** 2 <= k * k
+            m.goal_logodds[r0:r0 + disk.shape[0], c0:c0 + disk.shape[1]][disk] = sure
+            m.grow_window(np.array([r0, r0 + disk.shape[0] - 1]), np.array([c0, c0 + disk.shape[1] - 1]))
+        self._goal_cache, self._verify, self._path, self._target = None, 0, [], None
+        self._failed, self._recovery, self._idle_turns = set(), [], 0
+        self._phase = "navigate"
+
     def debug(self) -> dict[str, Any]:
         """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
         m = self.map

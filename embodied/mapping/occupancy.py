@@ -60,7 +60,8 @@ class OccupancyMap:
         self.window = (shape[0], 0, shape[1], 0)  # (r0, r1, c0, c1) bounding the explored cells
         self.last_visible: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
-    def _grow_window(self, rows: np.ndarray, cols: np.ndarray) -> None:
+    def grow_window(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Include cells (rows, cols) in the window that crop() and planning look at."""
         if len(rows):
             r0, r1, c0, c1 = self.window
             self.window = (min(r0, int(rows.min())), max(r1, int(rows.max()) + 1),
@@ -116,7 +117,7 @@ class OccupancyMap:
         rr, cc = self._fov_polygon(intrinsics, T_world_cam, radius)
         self.explored[rr, cc] = True
         self.last_visible = (rr, cc)
-        self._grow_window(rr, cc)
+        self.grow_window(rr, cc)
         self._mark_obstacles(rows[ok], cols[ok])
         visible = np.zeros(self.frame.shape, bool)
         visible[rr, cc] = True
@@ -157,7 +158,7 @@ class OccupancyMap:
         if not fresh.any():
             return
         self.explored[rows, cols] = True
-        self._grow_window(rows, cols)
+        self.grow_window(rows, cols)
         self._inflate(rows[fresh], cols[fresh])
         self.obstacles[rows, cols] = True
 

@@ -488,7 +488,8 @@ class RearrangeSimulator(RaycastSimulator):
 
     def _observe(self) -> Observation:
         obs = super()._observe()
-        return dataclasses.replace(obs, goal=self.phase, extras={**obs.extras, "phase": self.phase,
+        return dataclasses.replace(obs, goal=self.phase, holding=self.held is not None,
+                                   extras={**obs.extras, "phase": self.phase,
                                                                 "held": None if self.held is None else str(self.held)})
 
     # ------------------------------------------------------------------ scoring

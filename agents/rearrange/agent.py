@@ -1,0 +1,290 @@
+"""The scene-graph rearrangement agent (CSR-style, zero-shot): it sees Observations and returns actions.
+
+Walkthrough: explore (CoW's frontier exploration, no goal) and build a scene graph of the room.
+Unshuffle: explore again into a second graph, diff the two (:func:`embodied.scene_graph.diff_graphs`:
+Hungarian matching on CLIP similarity, a matched pair further apart than ``move_tol_m`` has moved),
+keep the moved nodes small enough to carry, and for each: navigate to where it is now, pick it up
+(aimed at its pixels in the current frame), navigate to where it was, put it down (aimed at the
+surface under its walkthrough centre), nearest first. ``mode="detect"`` stops after the diff
+(change detection only, for evaluation).
+
+Robot contract: rgb, metric depth, intrinsics, T_world_cam and agent_pose every frame, ``holding``
+after a pick-up / put-down (the gripper state); ``semantic`` only with ``proposals="oracle"``. The
+phase is given by ``reset("walkthrough")`` / ``reset("unshuffle")``; the unshuffle reset keeps the
+walkthrough graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents.cow import CowAgent, CowConfig
+from embodied.errors import ConfigError
+from embodied.localization import Localization
+from embodied.scene_graph import Moved, SceneGraph, SceneGraphConfig, diff_graphs, observe
+from embodied.scene_graph.graph import ObjectNode
+from embodied.types import Action, ActionAt, Observation
+
+__all__ = ["RearrangeAgentConfig", "RearrangeAgent"]
+
+PHASES = ("walkthrough", "unshuffle")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RearrangeAgentConfig:
+    """Settings of the rearrangement agent.
+
+    Attributes:
+        mode: "fix" (put moved objects back) or "detect" (change detection only: STOP after the diff).
+        proposals: scene-graph object proposals, "oracle" (instance masks) or "segments" (depth segments).
+        min_pixels: smaller proposals are left out of the graphs.
+        walkthrough_steps: the walkthrough's step budget (RoomR: 250); the agent STOPs there at the latest.
+        unshuffle_explore_steps: steps of the unshuffle phase spent exploring before the diff (the
+            exploration may end sooner, when nothing is left to see).
+        survey: after exploring, visit each furniture-like node (a table or cabinet top, from geometry)
+            and look down at it from close by, so small objects on it are seen well.
+        move_tol_m, min_similarity: the diff's thresholds (embodied.scene_graph.diff_graphs).
+        max_object_size_m: only nodes whose box is at most this long on every side are candidates to
+            carry (furniture never moves; a big node that "moved" is a mismatch).
+        steps_per_target: a pick-up or put-down target not reached in this many steps is given up.
+        tries: attempts at one pick-up or put-down (re-aimed each time) before giving up.
+        cow: the exploring / navigating CoW (its localizer is replaced by one that never fires).
+        graph: scene-graph thresholds.
+    """
+
+    mode: str = "fix"
+    proposals: str = "oracle"
+    min_pixels: int = 50
+    walkthrough_steps: int = 250
+    unshuffle_explore_steps: int = 250
+    survey: bool = True
+    move_tol_m: float = 0.2
+    min_similarity: float = 0.5
+    max_object_size_m: float = 0.6
+    steps_per_target: int = 80
+    tries: int = 3
+    cow: CowConfig = field(default_factory=lambda: CowConfig(localizer="oracle", spin=True, stop_distance_m=0.8))
+    graph: SceneGraphConfig = field(default_factory=SceneGraphConfig)
+
+    def __post_init__(self) -> None:
+        from embodied.config import config_from_dict
+
+        if isinstance(self.cow, dict):
+            object.__setattr__(self, "cow", config_from_dict(CowConfig, self.cow))
+        if isinstance(self.graph, dict):
+            object.__setattr__(self, "graph", config_from_dict(SceneGraphConfig, self.graph))
+        if self.mode not in ("fix", "detect"):
+            raise ConfigError(f"RearrangeAgentConfig.mode must be 'fix' or 'detect', got {self.mode!r}")
+        if self.proposals not in ("oracle", "segments"):
+            raise ConfigError(f"RearrangeAgentConfig.proposals must be 'oracle' or 'segments', got {self.proposals!r}")
+        if self.unshuffle_explore_steps < 1 or self.steps_per_target < 1 or self.tries < 1:
+            raise ConfigError("RearrangeAgentConfig: step counts and tries must be >= 1")
+
+
+def _never(observation: Observation, goal: Any) -> Localization:
+    """A localizer that finds nothing: CoW then only explores, or heads for the points it is given."""
+    return Localization(np.zeros(observation.rgb.shape[:2], np.float32), False)
+
+
+@dataclass
+class _Target:
+    move: Moved
+    stage: str = "pick"  # "pick" -> "place" -> "done" / "skipped"
+    steps: int = 0
+    tries: int = 0
+    pending: bool = False  # an interaction was sent; the next frame tells whether it worked
+
+
+class RearrangeAgent:
+    """Walkthrough graph, unshuffle graph, diff, then navigate / pick / navigate / place (module docstring).
+
+    Args:
+        config: agent settings.
+        clip: a ClipBackbone (anything with ``encode_images``) for the node embeddings.
+
+    After the unshuffle diff, ``predicted_moves`` holds the (from (3,), to (3,)) centres of the
+    objects it believes moved, and ``walkthrough_graph`` / ``unshuffle_graph`` the two graphs.
+    """
+
+    def __init__(self, config: RearrangeAgentConfig, clip: Any) -> None:
+        self.config, self.clip = config, clip
+        self.walkthrough_graph: SceneGraph | None = None
+        self.unshuffle_graph: SceneGraph | None = None
+        self.predicted_moves: list[tuple[tuple[float, ...], tuple[float, ...]]] = []
+        self.log: list[str] = []
+        self.phase: str | None = None
+
+    def reset(self, goal: str) -> None:
+        """Start a phase: "walkthrough" (forgets everything) or "unshuffle" (keeps the walkthrough graph)."""
+        if goal not in PHASES:
+            raise ConfigError(f"RearrangeAgent.reset takes a phase, one of {PHASES}, got {goal!r}")
+        if goal == "unshuffle" and self.walkthrough_graph is None:
+            raise ConfigError("reset('unshuffle') before a walkthrough: the agent has no graph of the goal state")
+        c = self.config
+        self.phase = goal
+        graph = SceneGraph(dataclasses.replace(c.graph))
+        if goal == "walkthrough":
+            self.walkthrough_graph, self.unshuffle_graph = graph, None
+            self.predicted_moves, self.log = [], []
+        else:
+            self.unshuffle_graph = graph
+        self._cow = CowAgent(c.cow, _never)
+        self._cow.reset(None)
+        self._steps = 0
+        self._exploring = True
+        self._surveying = False
+        self._views: list[np.ndarray] = []
+        self._view_steps = 0
+        self._looks = 0
+        self._targets: list[_Target] = []
+
+    # ------------------------------------------------------------------ acting
+    def act(self, observation: Observation) -> Action | ActionAt:
+        if self.phase is None:
+            raise ConfigError("RearrangeAgent.act before reset('walkthrough')")
+        obs = observation
+        self._steps += 1
+        c = self.config
+        graph = self.walkthrough_graph if self.phase == "walkthrough" else self.unshuffle_graph
+        if self._exploring:
+            observe(graph, obs, self.clip, c.proposals, c.min_pixels)
+            budget = c.walkthrough_steps if self.phase == "walkthrough" else c.unshuffle_explore_steps
+            action = self._survey(obs) if self._surveying else self._cow.act(obs)
+            if action is Action.STOP and not self._surveying and c.survey:
+                self._surveying, self._views = True, self._survey_points(graph)
+                action = self._survey(obs)
+            if action is not Action.STOP and self._steps < budget:
+                return action
+            if self.phase == "walkthrough":
+                return Action.STOP  # nothing left to see: the walkthrough ends
+            self._exploring = False
+            self._plan()
+            if c.mode == "detect" or not self._targets:
+                return Action.STOP
+            if action is not Action.STOP:  # the exploration budget ran out mid-way: finish this step
+                return action
+        return self._fix(obs)
+
+    def _survey_points(self, graph: SceneGraph) -> list[np.ndarray]:
+        """Centres (2,) of the furniture-like nodes (a top between 0.4 and 1.2 m, at least 0.4 m across)
+        whose tops small objects stand on: each is looked at from close by, camera tilted down."""
+        pts = []
+        for n in graph.nodes:
+            lo, hi = n.box_m
+            if 0.4 <= hi[2] <= 1.2 and (hi[:2] - lo[:2]).max() >= 0.4:
+                pts.append(n.center_m[:2].copy())
+        return pts
+
+    def _survey(self, obs: Observation) -> Action:
+        """One step of the survey: go to the next furniture node, look down at its top, look up again."""
+        while self._views:
+            if self._view_steps == 0:
+                self._cow.navigate_to(self._views[0][None])
+            self._view_steps += 1
+            action = self._cow.act(obs) if self._view_steps < self.config.steps_per_target else Action.STOP
+            if action is not Action.STOP:
+                return action
+            self._looks += 1
+            if self._looks == 1:
+                return Action.LOOK_DOWN
+            if self._looks == 2:
+                return Action.LOOK_UP
+            self._looks, self._view_steps = 0, 0
+            self._views.pop(0)
+        return Action.STOP
+
+    def _plan(self) -> None:
+        """Diff the graphs; the moved nodes small enough to carry become targets, nearest first."""
+        c = self.config
+        report = diff_graphs(self.walkthrough_graph, self.unshuffle_graph, c.move_tol_m, c.min_similarity)
+        before, after = self.walkthrough_graph, self.unshuffle_graph
+
+        def small(node: ObjectNode) -> bool:
+            lo, hi = node.box_m
+            return bool((hi - lo).max() <= c.max_object_size_m)
+
+        moves = [m for m in report.moved if small(before.node(m.before_id)) and small(after.node(m.after_id))]
+        self.predicted_moves = [(m.from_m, m.to_m) for m in moves]
+        self._targets = [_Target(m) for m in moves]
+        self.log.append(f"diff: {len(report.moved)} moved ({len(moves)} small enough to carry), "
+                        f"{len(report.appeared)} appeared, {len(report.disappeared)} disappeared")
+
+    def _fix(self, obs: Observation) -> Action | ActionAt:
+        c = self.config
+        while self._targets:
+            t = self._targets[0]
+            if t.pending:  # the frame after a pick-up / put-down: did it work?
+                t.pending = False
+                if t.stage == "pick" and obs.holding:
+                    t.stage, t.steps, t.tries = "place", 0, 0
+                elif t.stage == "place" and not obs.holding:
+                    self.log.append(f"put back node {t.move.before_id}")
+                    self._targets.pop(0)
+                    continue
+            if t.tries >= c.tries or t.steps >= c.steps_per_target:
+                if t.stage == "place":  # cannot let go of it anywhere: nothing else can be carried
+                    self.log.append(f"gave up placing node {t.move.before_id}; stopping")
+                    self._targets = []
+                    return Action.STOP
+                self.log.append(f"gave up picking node {t.move.after_id}")
+                self._targets.pop(0)
+                continue
+            goal_xy = np.asarray(t.move.to_m if t.stage == "pick" else t.move.from_m)[:2]
+            if t.steps == 0:
+                self._cow.navigate_to(goal_xy[None])
+            t.steps += 1
+            action = self._cow.act(obs)
+            if action is not Action.STOP:
+                return action
+            aim = self._aim_pick(obs, self.unshuffle_graph.node(t.move.after_id)) if t.stage == "pick" \
+                else self._aim_place(obs, np.asarray(t.move.from_m), self.walkthrough_graph.node(t.move.before_id))
+            t.tries += 1
+            if aim is None:  # not in view from here: look again from another heading
+                self._cow.navigate_to(goal_xy[None])
+                return Action.TURN_LEFT if t.tries % 2 else Action.TURN_RIGHT
+            t.pending = True
+            return ActionAt(Action.PICK_UP if t.stage == "pick" else Action.PUT_DOWN, *aim)
+        return Action.STOP
+
+    # ------------------------------------------------------------------ aiming
+    @staticmethod
+    def _project(obs: Observation, points_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pixel columns, rows and depths of world points (only those in front of the camera and in the image)."""
+        K = obs.intrinsics
+        T = np.linalg.inv(obs.T_world_cam)
+        p = points_m @ T[:3, :3].T + T[:3, 3]
+        p = p[p[:, 2] > 0.05]
+        u = np.round(K.fx * p[:, 0] / p[:, 2] + K.cx).astype(int)
+        v = np.round(K.fy * p[:, 1] / p[:, 2] + K.cy).astype(int)
+        ok = (u >= 0) & (u < K.width) & (v >= 0) & (v < K.height)
+        return u[ok], v[ok], p[ok, 2]
+
+    def _aim_pick(self, obs: Observation, node: ObjectNode | None) -> tuple[float, float] | None:
+        """(x, y) image fractions of a pixel showing ``node`` now (its points whose depth matches), the
+        one nearest their median; None when fewer than 3 of its points are visible."""
+        if node is None or obs.depth is None:
+            return None
+        u, v, z = self._project(obs, node.points_m)
+        seen = np.abs(obs.depth[v, u] - z) < 0.03
+        if seen.sum() < 3:
+            return None
+        u, v = u[seen], v[seen]
+        k = int(np.argmin((u - np.median(u)) ** 2 + (v - np.median(v)) ** 2))
+        K = obs.intrinsics
+        return (u[k] + 0.5) / K.width, (v[k] + 0.5) / K.height
+
+    def _aim_place(self, obs: Observation, center_m: np.ndarray, node: ObjectNode | None) -> tuple[float, float] | None:
+        """(x, y) image fractions of the surface point under the walkthrough centre (the bottom of the
+        node's box); None when it is out of the image."""
+        p = center_m.copy()
+        if node is not None:
+            p[2] = float(node.box_m[0][2])
+        u, v, _ = self._project(obs, p[None])
+        if not len(u):
+            return None
+        K = obs.intrinsics
+        return (u[0] + 0.5) / K.width, (v[0] + 0.5) / K.height
