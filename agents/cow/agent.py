@@ -73,13 +73,15 @@ class CowAgent:
         self.last_localization = None
         self._goal_cache: tuple[int, np.ndarray] | None = None
         self._verify = 0  # looks taken at the goal within reach without becoming sure of it
+        self._stop_m = self.config.stop_distance_m
 
-    def navigate_to(self, points_xy_m: np.ndarray, radius_m: float = 0.1) -> None:
+    def navigate_to(self, points_xy_m: np.ndarray, radius_m: float = 0.1, stop_distance_m: float | None = None) -> None:
         """Head for world points (N, 2) instead of a category (a rearrangement agent's targets): the
         map is kept, earlier goal evidence is cleared, cells within ``radius_m`` of the points become
         sure goal cells, and the agent goes on as when it localized a goal: it approaches to within
-        ``stop_distance_m``, faces the nearest point and STOPs. Call after the first ``act`` (the map
-        exists then). Use a localizer that never fires, so nothing else becomes a goal."""
+        ``stop_distance_m`` (default: the config's), faces the nearest point and STOPs. Call after the
+        first ``act`` (the map exists then). Use a localizer that never fires, so nothing else becomes a
+        goal; ``reset`` ends the override."""
         if self.map is None:
             raise ObservationError("navigate_to needs the agent's map: call act() on an observation first")
         m, c = self.map, self.config
@@ -98,6 +100,7 @@ class CowAgent:
         self._goal_cache, self._verify, self._path, self._target = None, 0, [], None
         self._failed, self._recovery, self._idle_turns = set(), [], 0
         self._phase = "navigate"
+        self._stop_m = self.config.stop_distance_m if stop_distance_m is None else float(stop_distance_m)
 
     def debug(self) -> dict[str, Any]:
         """Map layers, frontiers, goal cells and the current plan (for videos and maps)."""
@@ -234,7 +237,7 @@ class CowAgent:
         if not goal.any():
             return False
         pts = self.map.frame.cell_centers(*np.nonzero(goal))
-        return bool(np.linalg.norm(pts - xy, axis=1).min() <= self.config.stop_distance_m)
+        return bool(np.linalg.norm(pts - xy, axis=1).min() <= self._stop_m)
 
     def _frontiers(self) -> list[Frontier]:
         m = self.map
@@ -255,11 +258,11 @@ class CowAgent:
             pts = self.map.frame.cell_centers(rows, cols)
             d = np.linalg.norm(pts - xy, axis=1)
             k = int(np.argmin(d))
-            if d[k] <= c.stop_distance_m:  # face it, then stop once sure of it
+            if d[k] <= self._stop_m:  # face it, then stop once sure of it
                 a = path_to_action(xy, yaw, pts[k], turn)
                 if a is not Action.MOVE_FORWARD:
                     return a
-                near = d <= c.stop_distance_m
+                near = d <= self._stop_m
                 if self.map.goal_logodds[rows[near], cols[near]].max() >= c.stop_logodds:
                     return Action.STOP
                 self._verify += 1
@@ -343,7 +346,7 @@ class CowAgent:
         target = None
         self._look_at = None
         if goal.any():
-            near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= c.stop_distance_m - 0.1
+            near = ndimage.distance_transform_edt(~goal[r0:r1, c0:c1]) * m.frame.resolution_m <= self._stop_m - 0.1
             cand = near & np.isfinite(field) & trav
             for fr, fc in self._failed:  # approach cells that already failed (and their surroundings)
                 cand[max(fr - r0 - 3, 0):max(fr - r0 + 4, 0), max(fc - c0 - 3, 0):max(fc - c0 + 4, 0)] = False

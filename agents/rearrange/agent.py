@@ -46,7 +46,9 @@ class RearrangeAgentConfig:
         unshuffle_explore_steps: steps of the unshuffle phase spent exploring before the diff (the
             exploration may end sooner, when nothing is left to see).
         survey: after exploring, visit each furniture-like node (a table or cabinet top, from geometry)
-            and look down at it from close by, so small objects on it are seen well.
+            and look down at it from ``survey_distance_m``, so small objects on it are seen well.
+        cow.stop_distance_m: how close the agent goes to an object it picks up or puts down (the
+            reach is 1.5 m from the camera).
         move_tol_m, min_similarity: the diff's thresholds (embodied.scene_graph.diff_graphs).
         max_object_size_m: only nodes whose box is at most this long on every side are candidates to
             carry (furniture never moves; a big node that "moved" is a mismatch).
@@ -62,12 +64,13 @@ class RearrangeAgentConfig:
     walkthrough_steps: int = 250
     unshuffle_explore_steps: int = 250
     survey: bool = True
+    survey_distance_m: float = 0.8
     move_tol_m: float = 0.2
     min_similarity: float = 0.5
     max_object_size_m: float = 0.6
-    steps_per_target: int = 80
+    steps_per_target: int = 100
     tries: int = 3
-    cow: CowConfig = field(default_factory=lambda: CowConfig(localizer="oracle", spin=True, stop_distance_m=0.8))
+    cow: CowConfig = field(default_factory=lambda: CowConfig(localizer="oracle", spin=True, stop_distance_m=1.1))
     graph: SceneGraphConfig = field(default_factory=SceneGraphConfig)
 
     def __post_init__(self) -> None:
@@ -183,7 +186,7 @@ class RearrangeAgent:
         """One step of the survey: go to the next furniture node, look down at its top, look up again."""
         while self._views:
             if self._view_steps == 0:
-                self._cow.navigate_to(self._views[0][None])
+                self._cow.navigate_to(self._views[0][None], stop_distance_m=self.config.survey_distance_m)
             self._view_steps += 1
             action = self._cow.act(obs) if self._view_steps < self.config.steps_per_target else Action.STOP
             if action is not Action.STOP:

@@ -18,6 +18,7 @@ from embodied.cli.graph import graph
 from embodied.cli.info import info
 from embodied.cli.nav import nav, report
 from embodied.cli.options import CONTEXT, Group, setup_logging
+from embodied.cli.rearrange import rearrange
 from embodied.cli.sim import sim
 
 __all__ = ["cli", "main"]
@@ -36,7 +37,7 @@ def cli(verbose: int) -> None:
 
 data.add_command(ingest)
 data.add_command(render)
-for _command in (info, clip, sim, nav, report, graph, data):
+for _command in (info, clip, sim, nav, report, graph, rearrange, data):
     cli.add_command(_command)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from embodied import __version__
 from embodied.cli.options import (
     clip_config_from_options,
     clip_options,
+    command_line,
     field_default,
     field_option,
     finish_run,
@@ -253,7 +253,7 @@ def nav(simulator, split, n, episode_file, episode_seed, run_seed, agent, locali
         summary = summarize_results(report.rows + bad_rows)
         header = {"weights": weights, "agent": agent, "localizer": loc, "frontier": front, "simulator": simulator,
                   "split": run.episodes, "episode_seed": episode_seed, "run_seed": run_seed, "max_steps": max_steps,
-                  "embodied": __version__, "command": _command_line(click.get_current_context())}
+                  "embodied": __version__, "command": command_line(click.get_current_context())}
         folder.write_json("summary.json", {"header": header, **summary})
         md = summary_markdown(summary, header)
         from embodied.files import atomic_write
@@ -262,23 +262,6 @@ def nav(simulator, split, n, episode_file, episode_seed, run_seed, agent, locali
     click.echo(md)
     report.rows += bad_rows
     finish_run(report, "episodes", out / "results.jsonl")
-
-
-def _command_line(ctx: click.Context) -> str:
-    """``embodied nav ...`` with every option that differs from its default (reproduces the run)."""
-    parts = ["embodied", ctx.info_name]
-    for p in ctx.command.params:
-        value = ctx.params.get(p.name)
-        if value == p.default or value in (None, (), False) or p.name in ("workers", "use_ray", "video", "out",
-                                                                            "retry_errors"):
-            continue
-        flag = max(p.opts, key=len)
-        if p.is_flag:
-            parts.append(flag)
-        else:
-            for v in (value if p.multiple else (value,)):
-                parts += [flag, shlex.quote(str(v))]
-    return " ".join(parts)
 
 
 def _weights_label(run: NavRun) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ import click
 from embodied.errors import ConfigError, EmbodiedError
 
 __all__ = ["Group", "setup_logging", "field_default", "field_option", "clip_options", "clip_config_from_options",
-           "finish_run", "retry_errors_option", "CONTEXT"]
+           "finish_run", "retry_errors_option", "command_line", "CONTEXT"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -190,6 +191,24 @@ def resolve_clip_auto(*, device: str = "auto", precision: str = "auto", batch_si
 
 
 # --------------------------------------------------------------------------- ending a run
+def command_line(ctx: click.Context) -> str:
+    """``embodied <command> ...`` with every option that differs from its default (reproduces the run)."""
+    parts = ["embodied", ctx.info_name]
+    for p in ctx.command.params:
+        value = ctx.params.get(p.name)
+        if value == p.default or value in (None, (), False) or p.name in ("workers", "use_ray", "video", "out",
+                                                                            "retry_errors"):
+            continue
+        flag = max(p.opts, key=len)
+        if p.is_flag:
+            parts.append(flag)
+        else:
+            for v in (value if p.multiple else (value,)):
+                parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
+
+
+
 def finish_run(report: Any, what: str, where: str | Path | None = None) -> None:
     """After a :func:`embodied.runs.run_jobs` run: one line when some jobs failed, and a non-zero exit
     (JobsFailedError, exit code 2) when every one did."""

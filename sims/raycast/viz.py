@@ -10,7 +10,7 @@ from embodied.types import Observation
 from sims.raycast.navigation import NavGrid
 from sims.raycast.scene import Scene
 
-__all__ = ["colorize_depth", "colorize_instances", "top_down_map", "panel"]
+__all__ = ["colorize_depth", "colorize_instances", "top_down_map", "panel", "rearrange_map"]
 
 _ROOM_RGB = {"living_room": (244, 226, 198), "bedroom": (214, 226, 244), "kitchen": (232, 244, 208),
              "bathroom": (208, 240, 240), "dining_room": (244, 214, 214), "office": (230, 220, 244)}
@@ -137,3 +137,36 @@ def panel(obs: Observation, scene: Scene, nav: NavGrid, path_xy: np.ndarray | No
     H = max(h, m.shape[0])
     out = [np.pad(t, ((0, H - t.shape[0]), (0, 4), (0, 0)), constant_values=255) for t in tiles]
     return np.concatenate(out + [np.pad(m, ((0, H - m.shape[0]), (0, 0), (0, 0)), constant_values=255)], axis=1)
+
+
+def rearrange_map(sim, predicted_moves=(), trail_xy: np.ndarray | None = None, px_per_m: float = 60.0) -> np.ndarray:
+    """(H, W, 3) uint8 top-down picture of a rearrangement episode (a RearrangeSimulator after it).
+
+    Each shuffled object: its walkthrough (goal) spot in green, where the shuffle put it in red, a grey
+    arrow between them, and where it ended in blue (on the green spot when it was put back). The
+    agent's predicted moves are orange arrows; its unshuffle path is a thin blue line."""
+    from PIL import Image, ImageDraw
+
+    base = top_down_map(sim.scene, sim.nav, px_per_m=px_per_m)
+    img = Image.fromarray(base)
+    d = ImageDraw.Draw(img)
+    _, _, px = _map_frame(sim.scene, px_per_m)
+    if trail_xy is not None and len(trail_xy) > 1:
+        d.line([px(*p) for p in trail_xy], fill=(60, 110, 230), width=1)
+    start = {p.object_id: np.asarray(p.center_m[:2]) for p in sim.start_poses()}
+    goal = {p.object_id: np.asarray(p.center_m[:2]) for p in sim.goal_poses()}
+    moved = [i for i in goal if np.linalg.norm(goal[i] - start[i]) > 1e-6]
+    for i in moved:
+        d.line([px(*start[i]), px(*goal[i])], fill=(120, 120, 120), width=2)
+        for which, colour in (("goal", (20, 160, 40)), ("current", (40, 80, 230))):
+            d.polygon([px(*q) for q in sim.object_outline(i, which)], outline=colour, width=3)
+        r = 0.06 * px_per_m
+        sx, sy = px(*start[i])
+        d.ellipse([sx - r, sy - r, sx + r, sy + r], outline=(220, 30, 30), width=3)
+    for frm, to in predicted_moves:
+        a, b = px(*frm[:2]), px(*to[:2])
+        d.line([b, a], fill=(240, 140, 0), width=2)
+        d.ellipse([a[0] - 3, a[1] - 3, a[0] + 3, a[1] + 3], fill=(240, 140, 0))
+    d.text((6, 6), "green: goal, red: shuffled to, blue: end, orange: predicted",
+           fill=(0, 0, 0))
+    return np.asarray(img)
