@@ -181,3 +181,46 @@ def test_object_pose_round_trip_and_validation():
         ObjectPose("a", "Mug", (0, 0, 0), (1, 1, 1), float("inf"))
     with pytest.raises(ConfigError, match="unknown ObjectPose key"):
         ObjectPose.from_dict({**d, "colour": "red"})
+
+
+def test_change_detection_on_a_hand_made_shuffle():
+    from embodied.rearrangement import change_detection
+
+    goal = [cube(0, 0, oid="a"), cube(5, 0, oid="b"), cube(0, 5, oid="c")]
+    start = [cube(2, 0, oid="a"), cube(5, 3, oid="b"), cube(0, 5, oid="c")]  # a and b moved, c did not
+    # one right (both ends within 0.3 m), one with the right start but the wrong goal, one invented
+    predicted = [((0.1, 0.1, 0), (2.2, 0.0, 0)), ((5.0, 1.0, 0), (5.0, 3.0, 0)), ((0, 5, 0), (1, 5, 0))]
+    cd = change_detection(predicted, goal, start)
+    assert (cd.tp, cd.fp, cd.fn) == (1, 2, 1)
+    assert cd.precision == pytest.approx(1 / 3) and cd.recall == pytest.approx(1 / 2)
+    assert cd.f1 == pytest.approx(2 * 1 / (2 * 1 + 2 + 1))
+    # a prediction cannot count twice: two predictions of the same move give 1 TP and 1 FP
+    twice = change_detection([predicted[0], predicted[0]], goal, start)
+    assert (twice.tp, twice.fp, twice.fn) == (1, 1, 1)
+    none = change_detection([], goal, start)
+    assert (none.tp, none.fp, none.fn) == (0, 0, 2) and math.isnan(none.precision) and none.recall == 0.0
+    assert math.isnan(change_detection([], goal, goal).f1)  # nothing moved, nothing predicted: undefined
+
+
+def test_rearrange_summary_counts_failures_and_micro_averages_change_detection():
+    from embodied.evaluation import rearrange_markdown, summarize_rearrange
+
+    rows = [
+        {"episode_id": "a", "status": "ok", "success": 1.0, "prop_fixed": 1.0, "prop_fixed_strict": 1.0,
+         "prop_misplaced": 0.0, "energy_prop": 0.0, "cd_tp": 3, "cd_fp": 0, "cd_fn": 0, "unshuffle_steps": 300,
+         "walkthrough_steps": 200, "seconds_per_step": 0.04},
+        {"episode_id": "b", "status": "ok", "success": 0.0, "prop_fixed": 0.5, "prop_fixed_strict": 0.0,
+         "prop_misplaced": float("nan"), "energy_prop": 0.5, "cd_tp": 1, "cd_fp": 2, "cd_fn": 1,
+         "unshuffle_steps": 100, "walkthrough_steps": 100, "seconds_per_step": 0.02},
+        {"episode_id": "c", "status": "error", "error": "ConfigError: bad"},
+    ]
+    s = summarize_rearrange(rows)
+    assert (s["episodes"], s["failed"]) == (3, 1)
+    assert s["success"] == pytest.approx(1 / 3) and s["prop_fixed_strict"] == pytest.approx(1 / 3)
+    assert s["prop_fixed"] == pytest.approx(1.5 / 3)
+    assert s["prop_misplaced"] == 0.0 and s["energy_prop"] == pytest.approx(0.25)  # NaN skipped; ran episodes only
+    assert (s["cd_tp"], s["cd_fp"], s["cd_fn"]) == (4, 2, 1)
+    assert s["cd_precision"] == pytest.approx(4 / 6) and s["cd_recall"] == pytest.approx(4 / 5)
+    assert s["cd_f1"] == pytest.approx(8 / 11) and s["unshuffle_steps"] == 200
+    md = rearrange_markdown(s, {"weights": "tiny"})
+    assert "| 3 | 0.333 | 0.333 |" in md and "c: ConfigError: bad" in md

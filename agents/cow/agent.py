@@ -74,14 +74,17 @@ class CowAgent:
         self._goal_cache: tuple[int, np.ndarray] | None = None
         self._verify = 0  # looks taken at the goal within reach without becoming sure of it
         self._stop_m = self.config.stop_distance_m
+        self._avoid = np.zeros((0, 2))  # navigate_to's places not to stop at
 
-    def navigate_to(self, points_xy_m: np.ndarray, radius_m: float = 0.1, stop_distance_m: float | None = None) -> None:
+    def navigate_to(self, points_xy_m: np.ndarray, radius_m: float = 0.1, stop_distance_m: float | None = None,
+                    avoid_xy_m: np.ndarray | None = None) -> None:
         """Head for world points (N, 2) instead of a category (a rearrangement agent's targets): the
         map is kept, earlier goal evidence is cleared, cells within ``radius_m`` of the points become
         sure goal cells, and the agent goes on as when it localized a goal: it approaches to within
         ``stop_distance_m`` (default: the config's), faces the nearest point and STOPs. Call after the
         first ``act`` (the map exists then). Use a localizer that never fires, so nothing else becomes a
-        goal; ``reset`` ends the override."""
+        goal; ``reset`` ends the override. ``avoid_xy_m`` (M, 2): places to approach from elsewhere
+        than (where an interaction already failed); they and 15 cm around them are not stopped at."""
         if self.map is None:
             raise ObservationError("navigate_to needs the agent's map: call act() on an observation first")
         m, c = self.map, self.config
@@ -99,6 +102,9 @@ class CowAgent:
             m.grow_window(np.array([r0, r0 + disk.shape[0] - 1]), np.array([c0, c0 + disk.shape[1] - 1]))
         self._goal_cache, self._verify, self._path, self._target = None, 0, [], None
         self._failed, self._recovery, self._idle_turns = set(), [], 0
+        self._avoid = np.asarray(avoid_xy_m if avoid_xy_m is not None else np.zeros((0, 2)), float).reshape(-1, 2)
+        for p in self._avoid:
+            self._failed.add(tuple(int(v) for v in m.frame.to_cell(p)))
         self._phase = "navigate"
         self._stop_m = self.config.stop_distance_m if stop_distance_m is None else float(stop_distance_m)
 
@@ -258,7 +264,8 @@ class CowAgent:
             pts = self.map.frame.cell_centers(rows, cols)
             d = np.linalg.norm(pts - xy, axis=1)
             k = int(np.argmin(d))
-            if d[k] <= self._stop_m:  # face it, then stop once sure of it
+            avoided = len(self._avoid) and np.linalg.norm(self._avoid - xy, axis=1).min() < 0.15
+            if d[k] <= self._stop_m and not avoided:  # face it, then stop once sure of it
                 a = path_to_action(xy, yaw, pts[k], turn)
                 if a is not Action.MOVE_FORWARD:
                     return a

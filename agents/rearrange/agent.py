@@ -100,6 +100,7 @@ class _Target:
     steps: int = 0
     tries: int = 0
     pending: bool = False  # an interaction was sent; the next frame tells whether it worked
+    avoid: list = field(default_factory=list)  # (2,) places where an interaction failed: approach from elsewhere
 
 
 class RearrangeAgent:
@@ -223,11 +224,14 @@ class RearrangeAgent:
             if t.pending:  # the frame after a pick-up / put-down: did it work?
                 t.pending = False
                 if t.stage == "pick" and obs.holding:
-                    t.stage, t.steps, t.tries = "place", 0, 0
+                    t.stage, t.steps, t.tries, t.avoid = "place", 0, 0, []
                 elif t.stage == "place" and not obs.holding:
                     self.log.append(f"put back node {t.move.before_id}")
                     self._targets.pop(0)
                     continue
+                else:  # it did not work from here: try from another spot
+                    t.avoid.append(np.asarray(obs.agent_pose.position_m[:2], float))
+                    self._cow.navigate_to(self._goal_xy(t)[None], avoid_xy_m=np.array(t.avoid))
             if t.tries >= c.tries or t.steps >= c.steps_per_target:
                 if t.stage == "place":  # cannot let go of it anywhere: nothing else can be carried
                     self.log.append(f"gave up placing node {t.move.before_id}; stopping")
@@ -236,7 +240,7 @@ class RearrangeAgent:
                 self.log.append(f"gave up picking node {t.move.after_id}")
                 self._targets.pop(0)
                 continue
-            goal_xy = np.asarray(t.move.to_m if t.stage == "pick" else t.move.from_m)[:2]
+            goal_xy = self._goal_xy(t)
             if t.steps == 0:
                 self._cow.navigate_to(goal_xy[None])
             t.steps += 1
@@ -246,12 +250,17 @@ class RearrangeAgent:
             aim = self._aim_pick(obs, self.unshuffle_graph.node(t.move.after_id)) if t.stage == "pick" \
                 else self._aim_place(obs, np.asarray(t.move.from_m), self.walkthrough_graph.node(t.move.before_id))
             t.tries += 1
-            if aim is None:  # not in view from here: look again from another heading
-                self._cow.navigate_to(goal_xy[None])
-                return Action.TURN_LEFT if t.tries % 2 else Action.TURN_RIGHT
+            if aim is None:  # not in view from here: approach it from another spot
+                t.avoid.append(np.asarray(obs.agent_pose.position_m[:2], float))
+                self._cow.navigate_to(goal_xy[None], avoid_xy_m=np.array(t.avoid))
+                return Action.TURN_LEFT  # CoW has acted on this frame; it plans the new approach on the next
             t.pending = True
             return ActionAt(Action.PICK_UP if t.stage == "pick" else Action.PUT_DOWN, *aim)
         return Action.STOP
+
+    @staticmethod
+    def _goal_xy(t: _Target) -> np.ndarray:
+        return np.asarray(t.move.to_m if t.stage == "pick" else t.move.from_m, float)[:2]
 
     # ------------------------------------------------------------------ aiming
     @staticmethod
