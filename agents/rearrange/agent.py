@@ -96,7 +96,7 @@ def _never(observation: Observation, goal: Any) -> Localization:
 @dataclass
 class _Target:
     move: Moved
-    stage: str = "pick"  # "pick" -> "place" -> "done" / "skipped"
+    stage: str = "pick"  # "pick" -> "place" (-> "return": put it down where it was picked up)
     steps: int = 0
     tries: int = 0
     pending: bool = False  # an interaction was sent; the next frame tells whether it worked
@@ -166,7 +166,7 @@ class RearrangeAgent:
             if self.phase == "walkthrough":
                 return Action.STOP  # nothing left to see: the walkthrough ends
             self._exploring = False
-            self._plan()
+            self._plan(np.asarray(obs.agent_pose.position_m[:2], float))
             if c.mode == "detect" or not self._targets:
                 return Action.STOP
             if action is not Action.STOP:  # the exploration budget ran out mid-way: finish this step
@@ -201,8 +201,9 @@ class RearrangeAgent:
             self._views.pop(0)
         return Action.STOP
 
-    def _plan(self) -> None:
-        """Diff the graphs; the moved nodes small enough to carry become targets, nearest first."""
+    def _plan(self, xy: np.ndarray) -> None:
+        """Diff the graphs; the moved nodes small enough to carry become targets, in a greedy tour from
+        ``xy`` (the nearest object to pick up next, from where the last one was put down)."""
         c = self.config
         report = diff_graphs(self.walkthrough_graph, self.unshuffle_graph, c.move_tol_m, c.min_similarity)
         before, after = self.walkthrough_graph, self.unshuffle_graph
@@ -213,9 +214,14 @@ class RearrangeAgent:
 
         moves = [m for m in report.moved if small(before.node(m.before_id)) and small(after.node(m.after_id))]
         self.predicted_moves = [(m.from_m, m.to_m) for m in moves]
-        self._targets = [_Target(m) for m in moves]
         self.log.append(f"diff: {len(report.moved)} moved ({len(moves)} small enough to carry), "
                         f"{len(report.appeared)} appeared, {len(report.disappeared)} disappeared")
+        order, here = [], xy
+        while moves:
+            k = int(np.argmin([np.linalg.norm(np.asarray(m.to_m[:2]) - here) for m in moves]))
+            order.append(moves.pop(k))
+            here = np.asarray(order[-1].from_m[:2])
+        self._targets = [_Target(m) for m in order]
 
     def _fix(self, obs: Observation) -> Action | ActionAt:
         c = self.config
@@ -225,16 +231,21 @@ class RearrangeAgent:
                 t.pending = False
                 if t.stage == "pick" and obs.holding:
                     t.stage, t.steps, t.tries, t.avoid = "place", 0, 0, []
-                elif t.stage == "place" and not obs.holding:
-                    self.log.append(f"put back node {t.move.before_id}")
+                elif t.stage in ("place", "return") and not obs.holding:
+                    self.log.append(f"put back node {t.move.before_id}" if t.stage == "place"
+                                    else f"left node {t.move.after_id} where it was")
                     self._targets.pop(0)
                     continue
                 else:  # it did not work from here: try from another spot
                     t.avoid.append(np.asarray(obs.agent_pose.position_m[:2], float))
                     self._cow.navigate_to(self._goal_xy(t)[None], avoid_xy_m=np.array(t.avoid))
             if t.tries >= c.tries or t.steps >= c.steps_per_target:
-                if t.stage == "place":  # cannot let go of it anywhere: nothing else can be carried
-                    self.log.append(f"gave up placing node {t.move.before_id}; stopping")
+                if t.stage == "place":  # not where it was: take it back to where it was picked up
+                    self.log.append(f"could not place node {t.move.before_id}; taking it back")
+                    t.stage, t.steps, t.tries, t.avoid = "return", 0, 0, []
+                    continue
+                if t.stage == "return":  # cannot let go of it anywhere: nothing else can be carried
+                    self.log.append(f"could not put node {t.move.after_id} down anywhere; stopping")
                     self._targets = []
                     return Action.STOP
                 self.log.append(f"gave up picking node {t.move.after_id}")
@@ -247,8 +258,12 @@ class RearrangeAgent:
             action = self._cow.act(obs)
             if action is not Action.STOP:
                 return action
-            aim = self._aim_pick(obs, self.unshuffle_graph.node(t.move.after_id)) if t.stage == "pick" \
-                else self._aim_place(obs, np.asarray(t.move.from_m), self.walkthrough_graph.node(t.move.before_id))
+            if t.stage == "pick":
+                aim = self._aim_pick(obs, self.unshuffle_graph.node(t.move.after_id))
+            elif t.stage == "place":
+                aim = self._aim_place(obs, np.asarray(t.move.from_m), self.walkthrough_graph.node(t.move.before_id))
+            else:
+                aim = self._aim_place(obs, np.asarray(t.move.to_m), self.unshuffle_graph.node(t.move.after_id))
             t.tries += 1
             if aim is None:  # not in view from here: approach it from another spot
                 t.avoid.append(np.asarray(obs.agent_pose.position_m[:2], float))
@@ -260,7 +275,7 @@ class RearrangeAgent:
 
     @staticmethod
     def _goal_xy(t: _Target) -> np.ndarray:
-        return np.asarray(t.move.to_m if t.stage == "pick" else t.move.from_m, float)[:2]
+        return np.asarray(t.move.from_m if t.stage == "place" else t.move.to_m, float)[:2]
 
     # ------------------------------------------------------------------ aiming
     @staticmethod

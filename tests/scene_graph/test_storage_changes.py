@@ -17,7 +17,7 @@ from embodied.scene_graph import (
     rank_nodes,
     save_graph,
 )
-from tests.scene_graph.test_graph import box_points, emb
+from tests.scene_graph.test_graph import D, box_points, emb
 
 
 def room(positions: dict[int, tuple[float, float, float]]) -> SceneGraph:
@@ -91,3 +91,23 @@ def test_diff_pairs_look_alikes_with_their_nearer_twin():
     assert sorted(rep.unchanged) == [(1, 0)]
     assert [(m.before_id, m.after_id, round(m.distance_m, 6)) for m in rep.moved] == [(0, 1, 0.5)]
     assert diff_graphs(before, SceneGraph()).disappeared == [(0, 1.0), (1, 1.0)]
+
+
+def test_diff_matches_what_stayed_first_and_ignores_duplicates_of_stayers():
+    """Two mugs; mug 0 stays at the origin but is seen from another side (cosine 0.6 with its first
+    view, 1.0 with mug 1's), mug 1 moves from (2, 0, 0) to (4, 0, 0). One assignment over all pairs
+    (CSR) prefers the swap (1.0 + 1.0 > 0.6 + 0.6) and reports both mugs moved; matching what stayed
+    first reports only mug 1. A second node inside the stayer's box (a duplicate) is no change."""
+    u0, u1 = np.array([1.0, 0, 0]), np.array([0.6, 0.8, 0])
+    before = SceneGraph(SceneGraphConfig(merge_every=0))
+    before.update([Detection(np.r_[u0, np.zeros(D - 3)], box_points((0, 0, 0))),
+                   Detection(np.r_[u1, np.zeros(D - 3)], box_points((2, 0, 0)))])
+    after = SceneGraph(SceneGraphConfig(merge_every=0))
+    after.update([Detection(np.r_[u1, np.zeros(D - 3)], box_points((0, 0, 0))),
+                  Detection(np.r_[u0, np.zeros(D - 3)], box_points((4, 0, 0))),
+                  Detection(np.r_[u0, np.zeros(D - 3)], box_points((0.02, 0, 0.1), size=0.1))])  # duplicate
+    assert len(after.nodes) == 3
+    rep = diff_graphs(before, after)
+    assert rep.unchanged == [(0, 0)]
+    assert [(m.before_id, m.after_id, round(m.distance_m, 6)) for m in rep.moved] == [(1, 1, 2.0)]
+    assert rep.appeared == [] and rep.disappeared == []
