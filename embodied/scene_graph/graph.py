@@ -47,6 +47,7 @@ class SceneGraphConfig:
     merge_visual: float = 0.7
     max_nodes: int = 2000
     edge_max_gap_m: float = 1.0  # two objects seen together this close (box gap) get an edge
+    max_pose_jump_m: float = 1.0  # a camera moving further between consecutive steps: the frame is skipped (counted)
 
     def __post_init__(self) -> None:
         if self.overlap_radius_m <= 0 or self.voxel_m <= 0:
@@ -143,6 +144,11 @@ class SceneGraph:
     _next_id: int = 0
     _index: dict[int, tuple] = field(default_factory=dict, repr=False)  # node id -> (kd-tree, box min, box max)
     _alias: dict[int, int] = field(default_factory=dict, repr=False)  # merged node id -> the node it is in now
+    _last_camera: tuple[int, np.ndarray] | None = field(default=None, repr=False)  # (step, camera position) of the last frame
+
+    def count_skip(self, reason: str) -> None:
+        """Count one thing left out of the graph under ``reason`` (in ``skipped``)."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     # ------------------------------------------------------------------ update
     def update(self, detections: Sequence[Detection], step: int | None = None) -> list[int]:
@@ -189,7 +195,7 @@ class SceneGraph:
         elif len(pts) < self.config.min_points:
             reason = "too few valid points"
         if reason:
-            self.skipped[reason] = self.skipped.get(reason, 0) + 1
+            self.count_skip(reason)
             return None
         return Detection(_unit(emb), voxel_downsample(pts, self.config.voxel_m), float(det.confidence), det.mask)
 
@@ -301,4 +307,4 @@ class SceneGraph:
             i, j = min(i, j), max(i, j)
             self._absorb(self.nodes[i], self.nodes[j])
             del self.nodes[j]
-            self.skipped["merged by the node cap"] = self.skipped.get("merged by the node cap", 0) + 1
+            self.count_skip("merged by the node cap")

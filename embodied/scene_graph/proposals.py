@@ -16,6 +16,7 @@ one ``encode_images`` call, and the mask's depth pixels are unprojected to world
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ from embodied.localization import depth_segments, segment_crop
 from embodied.scene_graph.graph import Detection, SceneGraph
 from embodied.scene_graph.relations import box_gap_m
 from embodied.types import NO_INSTANCE, Observation
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PROPOSALS", "proposal_masks", "detections_from_observation", "edge_observations", "observe"]
 
@@ -102,7 +105,26 @@ def edge_observations(obs: Observation, detections: list[Detection], node_ids: l
 
 def observe(graph: SceneGraph, obs: Observation, clip: Any, proposals: str = "oracle", min_pixels: int = 50) -> list[int]:
     """One frame into ``graph``: detections (one CLIP forward), node update, then edges (a second forward).
-    Returns the node id of each proposal (-1: skipped)."""
+    Returns the node id of each proposal (-1: skipped).
+
+    A frame is skipped (logged, counted in ``graph.skipped``) when it has no valid depth pixel, or when
+    its camera is more than ``config.max_pose_jump_m`` from the previous step's (a relocalization or
+    odometry glitch would smear every object it sees into the wrong place)."""
+    if obs.depth is None:
+        raise ObservationError("the scene graph needs depth: this Observation has none (depth=None)")
+    position = np.asarray(obs.T_world_cam, float)[:3, 3]
+    last, graph._last_camera = graph._last_camera, (obs.step, position)
+    if not (np.isfinite(obs.depth) & (obs.depth > 0)).any():
+        log.warning("step %d: frame without valid depth, left out of the scene graph", obs.step)
+        graph.count_skip("frame without valid depth")
+        return []
+    if last is not None and obs.step == last[0] + 1:
+        jump = float(np.linalg.norm(position - last[1]))
+        if jump > graph.config.max_pose_jump_m:
+            log.warning("step %d: the camera jumped %.2f m since the last step (limit %.2f m); frame left out",
+                        obs.step, jump, graph.config.max_pose_jump_m)
+            graph.count_skip("pose jump")
+            return []
     detections = detections_from_observation(obs, clip, proposals, min_pixels)
     ids = graph.update(detections, step=obs.step)
     graph.update_edges(edge_observations(obs, detections, ids, clip, graph.config.edge_max_gap_m), obs.step)

@@ -9,7 +9,7 @@ import pytest
 
 from embodied import geometry
 from embodied.errors import ConfigError, ObservationError
-from embodied.scene_graph import SceneGraph, detections_from_observation, proposal_masks
+from embodied.scene_graph import SceneGraph, detections_from_observation, observe, proposal_masks
 from embodied.types import Action, CameraIntrinsics, Observation
 
 
@@ -110,3 +110,19 @@ def test_depth_segments_give_detections_without_ground_truth(tiny_clip):
         n_dets += len(dets)
         g.update(dets, step=obs.step)
     assert n_dets >= 3 and 1 <= len(g.nodes) <= n_dets
+
+
+def test_frames_without_depth_and_pose_jumps_are_skipped_and_counted(tiny_clip):
+    obs = synthetic_frame()
+    g = SceneGraph()
+    assert observe(g, replace(obs, step=0), tiny_clip) != []
+    n = len(g.nodes)
+    assert observe(g, replace(obs, step=1, depth=np.zeros_like(obs.depth)), tiny_clip) == []
+    T = obs.T_world_cam.copy()
+    T[0, 3] += 1.5  # 1.5 m in one step: a relocalization glitch, not a move
+    assert observe(g, replace(obs, step=2, T_world_cam=T), tiny_clip) == []
+    assert g.skipped == {"frame without valid depth": 1, "pose jump": 1} and len(g.nodes) == n
+    T[0, 3] -= 0.5  # the next step is 0.5 m from the skipped frame's camera: accepted
+    assert observe(g, replace(obs, step=3, T_world_cam=T), tiny_clip) != []
+    with pytest.raises(ObservationError, match="needs depth"):
+        observe(g, replace(obs, depth=None), tiny_clip)
