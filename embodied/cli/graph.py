@@ -41,9 +41,12 @@ def graph() -> None:
 @clip_options()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs/graph"),
               show_default=True, help="Output folder: graph.json + graph.npz, quality.json, graph.png.")
+@click.option("--rerun", "rerun_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a Rerun recording (.rrd: camera, node points, boxes, edges per step; "
+                   "needs the viz extra); open it with `rerun FILE`.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def build(simulator, split, episode_index, episode_seed, steps, proposals, match_threshold, max_nodes, width, height,
-          out, progress, **clip_kw) -> None:
+          out, rerun_path, progress, **clip_kw) -> None:
     """Explore one scene with the frontier agent and build its scene graph.
 
     Writes the graph, its quality against the simulator's instances (node precision, object recall,
@@ -72,12 +75,19 @@ def build(simulator, split, episode_index, episode_seed, steps, proposals, match
         raise ConfigError(f"--episode {episode_index}: the {split} split has {len(episodes)} episodes")
     clip = get_backbone(clip_config_from_options(clip_kw))
     cfg = SceneGraphConfig(match_threshold=match_threshold, max_nodes=max_nodes)
+    recording = None
+    if rerun_path is not None:
+        from embodied.scene_graph.record import GraphRecording
+
+        recording = GraphRecording(rerun_path)  # a missing viz extra fails here, before the walk
     sim = make_simulator(simulator, sensors or None)
     try:
         walk = build_graph(sim, make_agent("frontier"), episodes[episode_index], clip, proposals=proposals,
-                           max_steps=steps, config=cfg, progress=progress)
+                           max_steps=steps, config=cfg, progress=progress, recording=recording)
     finally:
         sim.close()
+        if recording is not None:
+            recording.close()
     out.mkdir(parents=True, exist_ok=True)
     path = save_graph(walk.graph, out / "graph.json")
     quality = graph_quality(walk.graph, walk.ground_truth, clip)
@@ -95,4 +105,4 @@ def build(simulator, split, episode_index, episode_seed, steps, proposals, match
                 "retrieval_top5", "relational_top1"):
         value = quality.get(key)
         click.echo(f"  {key:<16} {'-' if value is None else f'{value:.3f}'}")
-    click.echo(f"-> {path}, {out / 'quality.json'}, {out / 'graph.png'}")
+    click.echo(f"-> {path}, {out / 'quality.json'}, {out / 'graph.png'}" + (f", {rerun_path}" if rerun_path else ""))

@@ -33,11 +33,12 @@ from embodied.scene_graph.proposals import (
 )
 from embodied.scene_graph.quality import GroundTruth, graph_quality
 from embodied.scene_graph.draw import draw_graph
+from embodied.scene_graph.record import GraphRecording
 from embodied.scene_graph.query import guess_categories, parse_query, query_graph, rank_nodes
 from embodied.scene_graph.relations import RELATIONS, Relation, relation, relation_vector
 from embodied.scene_graph.storage import GRAPH_FORMAT_VERSION, load_graph, save_graph, to_networkx
 
-__all__ = ["draw_graph", "guess_categories", "GroundTruth", "graph_quality", "parse_query", "query_graph", "RELATIONS", "Relation", "relation", "relation_vector",
+__all__ = ["draw_graph", "GraphRecording", "guess_categories", "GroundTruth", "graph_quality", "parse_query", "query_graph", "RELATIONS", "Relation", "relation", "relation_vector",
            "GRAPH_FORMAT_VERSION", "save_graph", "load_graph", "to_networkx", "ChangeReport", "Moved", "diff_graphs", "rank_nodes",
            "PROPOSALS", "proposal_masks", "detections_from_observation", "edge_observations", "observe",
            "SceneGraphConfig", "SceneGraph", "Detection", "ObjectNode", "Edge", "fuse_embedding", "voxel_downsample",

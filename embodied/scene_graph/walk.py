@@ -34,8 +34,10 @@ class GraphWalk:
 
 def build_graph(sim: Simulator, agent: Agent, episode: Any, clip: Any, *, proposals: str = "oracle",
                 max_steps: int = 250, config: SceneGraphConfig | None = None, min_pixels: int = 50,
-                progress: bool = True) -> GraphWalk:
+                progress: bool = True, recording: Any = None) -> GraphWalk:
     """Walk ``episode``'s scene with ``agent`` for at most ``max_steps`` actions, building the graph.
+
+    ``recording``: a :class:`~embodied.scene_graph.record.GraphRecording` that gets every frame.
 
     ``max_steps`` defaults to RoomR's walkthrough budget (250 steps).
     """
@@ -48,6 +50,8 @@ def build_graph(sim: Simulator, agent: Agent, episode: Any, clip: Any, *, propos
             walk.ground_truth.add(obs)
             ids = observe(walk.graph, obs, clip, proposals, min_pixels)
             walk.proposals_per_frame.append(len(ids))
+            if recording is not None:
+                recording.log(walk.graph, obs)
             bar.set_postfix(nodes=len(walk.graph.nodes), edges=len(walk.graph.edges))
             if walk.steps >= max_steps:
                 break

@@ -24,6 +24,13 @@ def test_graph_build_writes_graph_quality_and_picture(tmp_path):
     assert (out / "graph.png").stat().st_size > 1000
     again = CliRunner().invoke(cli, args)  # the same command gives the same graph
     assert again.exit_code == 0 and json.loads((out / "quality.json").read_text()) == q
+    try:
+        import rerun  # noqa: F401
+    except ImportError:
+        return
+    rec = CliRunner().invoke(cli, [*args, "--steps", "5", "--rerun", str(out / "walk.rrd")])
+    assert rec.exit_code == 0, rec.output
+    assert (out / "walk.rrd").stat().st_size > 10_000 and "walk.rrd" in rec.output
 
 
 def test_graph_build_rejects_unknown_proposals(tmp_path):

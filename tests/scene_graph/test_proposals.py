@@ -126,3 +126,24 @@ def test_frames_without_depth_and_pose_jumps_are_skipped_and_counted(tiny_clip):
     assert observe(g, replace(obs, step=3, T_world_cam=T), tiny_clip) != []
     with pytest.raises(ObservationError, match="needs depth"):
         observe(g, replace(obs, depth=None), tiny_clip)
+
+
+def test_rerun_recording_of_a_growing_graph(tiny_clip, tmp_path, monkeypatch):
+    import sys
+
+    from embodied.errors import MissingDependencyError
+    from embodied.scene_graph.record import GraphRecording
+
+    frames = _walk()
+    pytest.importorskip("rerun")
+    g = SceneGraph()
+    with GraphRecording(tmp_path / "g.rrd") as rec:
+        for obs in frames:
+            observe(g, obs, tiny_clip)
+            rec.log(g, obs)
+    assert rec.frames == len(frames) and len(g.nodes) > 0
+    size = (tmp_path / "g.rrd").stat().st_size
+    assert size > 10_000  # six frames of 96 x 72 RGB and the node clouds
+    monkeypatch.setitem(sys.modules, "rerun", None)  # as if the viz extra were not installed
+    with pytest.raises(MissingDependencyError, match=r"\[viz\]"):
+        GraphRecording(tmp_path / "h.rrd")
