@@ -101,6 +101,7 @@ class _Target:
     tries: int = 0
     pending: bool = False  # an interaction was sent; the next frame tells whether it worked
     avoid: list = field(default_factory=list)  # (2,) places where an interaction failed: approach from elsewhere
+    swapped: bool = False  # its goal was exchanged with another target's (look-alikes the diff may have swapped)
 
 
 class RearrangeAgent:
@@ -240,6 +241,19 @@ class RearrangeAgent:
                     t.avoid.append(np.asarray(obs.agent_pose.position_m[:2], float))
                     self._cow.navigate_to(self._goal_xy(t)[None], avoid_xy_m=np.array(t.avoid))
             if t.tries >= c.tries or t.steps >= c.steps_per_target:
+                others = [o for o in self._targets[1:] if o.stage == "pick" and not o.swapped
+                          and self._alike(t.move.after_id, o.move.after_id)]
+                if t.stage == "place" and not t.swapped and others:
+                    # the goal would not take it: perhaps the diff swapped two look-alikes (two equal
+                    # mugs); try the goal of the look-alike target whose goal is nearest
+                    here = np.asarray(obs.agent_pose.position_m[:2], float)
+                    o = min(others, key=lambda o: float(np.linalg.norm(np.asarray(o.move.from_m[:2]) - here)))
+                    t.move, o.move = (dataclasses.replace(t.move, before_id=o.move.before_id, from_m=o.move.from_m),
+                                      dataclasses.replace(o.move, before_id=t.move.before_id, from_m=t.move.from_m))
+                    t.swapped = o.swapped = True
+                    t.steps, t.tries, t.avoid = 0, 0, []
+                    self.log.append(f"could not place it at node {o.move.before_id}; trying node {t.move.before_id}")
+                    continue
                 if t.stage == "place":  # not where it was: take it back to where it was picked up
                     self.log.append(f"could not place node {t.move.before_id}; taking it back")
                     t.stage, t.steps, t.tries, t.avoid = "return", 0, 0, []
@@ -272,6 +286,11 @@ class RearrangeAgent:
             t.pending = True
             return ActionAt(Action.PICK_UP if t.stage == "pick" else Action.PUT_DOWN, *aim)
         return Action.STOP
+
+    def _alike(self, a: int, b: int) -> bool:
+        """Whether two unshuffle nodes look alike (embedding cosine above the graph's merge threshold)."""
+        g = self.unshuffle_graph
+        return float(g.node(a).embedding @ g.node(b).embedding) > g.config.merge_visual
 
     @staticmethod
     def _goal_xy(t: _Target) -> np.ndarray:
