@@ -38,3 +38,19 @@ def test_rearrange_bad_options_exit_nonzero(tmp_path):
     assert res.exit_code == 2 and "objects moved" in res.output
     res = runner.invoke(cli, ["rearrange", "--agent-set", "survey_distance=1", *TINY, "--out", str(tmp_path / "y")])
     assert res.exit_code == 2 and "survey_distance_m" in res.output
+
+
+def test_the_recorded_command_keeps_negative_flags():
+    import click
+
+    from embodied.cli.options import command_line
+
+    @click.command("demo")
+    @click.option("--snap/--no-snap", default=True)
+    @click.option("--objects", default="3")
+    def demo(snap, objects):
+        click.echo(command_line(click.get_current_context()))
+
+    res = CliRunner().invoke(demo, ["--no-snap", "--objects", "1-5"])
+    assert res.output.strip() == "embodied demo --no-snap --objects 1-5"
+    assert CliRunner().invoke(demo, ["--snap"]).output.strip() == "embodied demo"  # the default is left out

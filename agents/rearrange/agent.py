@@ -84,6 +84,9 @@ class RearrangeAgentConfig:
             raise ConfigError(f"RearrangeAgentConfig.mode must be 'fix' or 'detect', got {self.mode!r}")
         if self.proposals not in ("oracle", "segments"):
             raise ConfigError(f"RearrangeAgentConfig.proposals must be 'oracle' or 'segments', got {self.proposals!r}")
+        if self.cow.pose_source != "observation":
+            raise ConfigError("RearrangeAgentConfig: cow.pose_source must be 'observation' (the agent turns and "
+                              "looks around without CoW, so CoW's own odometry would drift)")
         if self.unshuffle_explore_steps < 1 or self.steps_per_target < 1 or self.tries < 1:
             raise ConfigError("RearrangeAgentConfig: step counts and tries must be >= 1")
 
@@ -243,7 +246,7 @@ class RearrangeAgent:
             if t.tries >= c.tries or t.steps >= c.steps_per_target:
                 others = [o for o in self._targets[1:] if o.stage == "pick" and not o.swapped
                           and self._alike(t.move.after_id, o.move.after_id)]
-                if t.stage == "place" and not t.swapped and others:
+                if t.stage == "place" and not t.swapped and others and t.tries >= c.tries:  # put-downs refused
                     # the goal would not take it: perhaps the diff swapped two look-alikes (two equal
                     # mugs); try the goal of the look-alike target whose goal is nearest
                     here = np.asarray(obs.agent_pose.position_m[:2], float)

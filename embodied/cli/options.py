@@ -196,17 +196,18 @@ def command_line(ctx: click.Context) -> str:
     parts = ["embodied", ctx.info_name]
     for p in ctx.command.params:
         value = ctx.params.get(p.name)
-        if value == p.default or value in (None, (), False) or p.name in ("workers", "use_ray", "video", "out",
-                                                                            "retry_errors"):
+        if value == p.default or value in (None, ()) or p.name in ("workers", "use_ray", "video", "out",
+                                                                   "retry_errors"):
+            continue
+        if value is False and not getattr(p, "secondary_opts", None):
             continue
         flag = max(p.opts, key=len)
         if p.is_flag:
-            parts.append(flag)
+            parts.append(flag if value else max(p.secondary_opts, key=len))  # --no-snap is a choice too
         else:
             for v in (value if p.multiple else (value,)):
                 parts += [flag, shlex.quote(str(v))]
     return " ".join(parts)
-
 
 
 def finish_run(report: Any, what: str, where: str | Path | None = None) -> None:

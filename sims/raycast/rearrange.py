@@ -11,19 +11,27 @@ objects (``PICKUPABLE``: mugs, laptops, vases) moved to other free spots on the 
 - ``metrics()`` scores the current state against the walkthrough (embodied.rearrangement, RoomR's rules).
 
 Interaction rules (AI2-THOR's where it has one):
-- Reach: the aimed surface point must be within ``reach_m`` of the camera (1.5 m, AI2-THOR's default
-  ``visibilityDistance``, the distance within which objects are interactable).
+- Reach: the aimed surface point must be within ``reach_m`` (straight-line distance) of the camera
+  (1.5 m, AI2-THOR's default ``visibilityDistance``, the distance within which objects are interactable).
 - Pick-up: the aimed pixel shows a pickupable object and the hand is empty. The held object moves with
   the agent (its pose is 0.35 m ahead of the base, 0.6 m up) and is not drawn (it is carried out of view).
 - Put-down: with ``snap`` (RoomR's default ``RearrangeMode.SNAP``, ``drop_held_object_with_snap`` in
   allenai/ai2thor-rearrangement ``rearrange/environment.py``) the object returns exactly to its
-  walkthrough pose when the agent is within ``reach_m`` of that pose and sees it (its centre in the
-  image and not occluded). Otherwise (or without ``snap``) it is placed with its box centre over the
-  aimed point, keeping its heading, if that point is the top of a table or cabinet with room for it
-  (inside the top, overlapping no other object on it). If neither works the action fails and the object
-  stays in hand (RoomR would drop it on the floor; ours never leaves an object in a state the task
-  cannot score).
+  walkthrough pose when the agent is within ``reach_m`` of that pose, sees it (its centre in the
+  image and not occluded) and no other object stands there. Otherwise (or without ``snap``) it is
+  placed with its box centre over the aimed point, keeping its heading, if that point is the top of a
+  table or cabinet with room for it (inside the top, overlapping no other object on it). If neither
+  works the action fails and the object stays in hand.
 - Objects can be shuffled and placed only on furniture tops, so the navigable grid never changes.
+- STOP ends a phase (RoomR's "done").
+
+Where RoomR differs: it picks up by type (``pickup_<type>``: the nearest visible object of that type)
+where we aim at a pixel (AI2-THOR's own ``PickupObject(x, y)``); its snap needs the agent on one of a
+cached set of "interactable" positions, rotations and horizons for the goal pose, where we test reach
+and visibility directly; when snap fails it tries ``PutObject`` on a visible receptacle and then drops
+the object on the floor, where ours fails and keeps the object in hand (never a state the task cannot
+score); and it has openable objects (cabinets, fridges) whose openness changes, which the built-in
+houses do not have yet.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from embodied.errors import ConfigError
-from embodied.rearrangement import ObjectPose, RearrangeMetrics, box_iou_3d, rearrangement_metrics
+from embodied.rearrangement import ObjectPose, RearrangeMetrics, box_iou_3d, pose_energy, rearrangement_metrics
 from embodied.tasks import ObjectMove, RearrangeEpisode
 from embodied.types import NAVIGATION_ACTIONS, Action, ActionAt, Observation, StepResult
 from sims.raycast.categories import CATEGORIES, PICKUPABLE
@@ -134,13 +142,19 @@ def _shape_of(scene: Scene, obj: SceneObject) -> _Shape:
     return _Shape((lo + hi) / 2, hi - lo)
 
 
-def _support_top(obj: SceneObject) -> tuple[float, np.ndarray]:
-    """(top height, (4, 2) counter-clockwise top outline shrunk by 2 cm) of a table or cabinet."""
-    fp = np.asarray(obj.footprint_xy_m, float)
-    c = fp.mean(0)
-    half = np.array([np.linalg.norm(fp[1] - fp[0]), np.linalg.norm(fp[2] - fp[1])]) / 2 - 0.02
-    yaw = math.atan2(*(fp[1] - fp[0])[::-1])
-    return float(obj.bbox_max_m[2]), _rect_corners(c, np.maximum(half, 0.0), yaw)
+def _support_top(scene: Scene, obj: SceneObject) -> tuple[float, np.ndarray]:
+    """(top height, (N, 2) counter-clockwise outline of the top, 2 cm in from its edge) of a table or
+    cabinet: the convex hull of its vertices within 5 mm of its highest point (a round table's disc,
+    not its square footprint)."""
+    from scipy.spatial import ConvexHull
+
+    v = scene.vertices[scene.faces[scene.face_instance == obj.instance_id]].reshape(-1, 3).astype(np.float64)
+    top_z = float(v[:, 2].max())
+    xy = v[v[:, 2] >= top_z - 0.005, :2]
+    hull = xy[ConvexHull(xy).vertices]  # counter-clockwise in 2D
+    c = hull.mean(0)
+    r = np.linalg.norm(hull - c, axis=1, keepdims=True)
+    return top_z, c + (hull - c) * np.maximum(r - 0.02, 0.0) / np.maximum(r, 1e-9)
 
 
 def _move_object(scene: Scene, obj: SceneObject, position_m: np.ndarray, yaw_rad: float) -> Scene:
@@ -183,7 +197,7 @@ def _free_spot(scene: Scene, shapes: dict[int, _Shape], obj: SceneObject, suppor
     shape = shapes[obj.instance_id]
     for _ in range(tries):
         sup = supports[int(rng.integers(len(supports)))]
-        top_z, top = _support_top(sup)
+        top_z, top = _support_top(scene, sup)
         lo, hi = top.min(0), top.max(0)
         c = rng.uniform(lo, hi)
         yaw = _wrap(sup.yaw_rad + float(rng.choice([0.0, math.pi / 2, math.pi, -math.pi / 2])))
@@ -219,9 +233,10 @@ def generate_rearrange_episodes(split: str, n_episodes: int, *, seed: int = 0, n
     Args:
         n_moved: objects moved per episode, fixed (3) or drawn from an inclusive range ((1, 5), RoomR's).
         episodes_per_house: episodes drawn per house before the next.
-    Houses with too few pickupable objects, or whose objects cannot all be reached from the start
-    (an object is reachable when a navigable cell of the start's component lies within ``reach_m`` - 0.3
-    of it), are skipped; the number skipped is in each episode's ``extras["houses_skipped"]``.
+    Only objects and furniture tops that can be reached are used (a navigable cell of the house's main
+    component within ``reach_m`` - 0.3 of them); a house with fewer than K such objects, or with no
+    free spot for them, is skipped; the number skipped so far is in each episode's
+    ``extras["houses_skipped"]``.
     """
     lo, hi = (n_moved, n_moved) if isinstance(n_moved, int) else n_moved
     if not 1 <= lo <= hi:
@@ -252,7 +267,7 @@ def generate_rearrange_episodes(split: str, n_episodes: int, *, seed: int = 0, n
         small = [o for o in scene.objects if o.category in PICKUPABLE
                  and reachable(_outline(o, shapes[o.instance_id]).mean(0))]
         supports = [o for o in scene.objects if CATEGORIES[o.category].supports
-                    and reachable(_support_top(o)[1].mean(0))]
+                    and reachable(_support_top(scene, o)[1].mean(0))]
         for _ in range(episodes_per_house):
             if len(episodes) >= n_episodes:
                 break
@@ -313,7 +328,7 @@ class RearrangeSimulator(RaycastSimulator):
         self.phase: str | None = None
         self.held: int | None = None
         self._episode: RearrangeEpisode | None = None
-        self._goal: Scene | None = None
+        self._goal_scene: Scene | None = None
         self._shapes: dict[int, _Shape] = {}
         self._phase_steps = 0
         self._last_frame: Observation | None = None
@@ -321,7 +336,10 @@ class RearrangeSimulator(RaycastSimulator):
 
     # ------------------------------------------------------------------ phases
     def reset(self, episode: RearrangeEpisode | None = None, *, seed: int | None = None) -> Observation:
-        """Start ``episode``'s walkthrough phase (the room as it should be)."""
+        """Start ``episode``'s walkthrough phase (the room as it should be). ``seed`` seeds the motion
+        noise (SimConfig forward / turn noise), as in RaycastSimulator.reset."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
         if not isinstance(episode, RearrangeEpisode):
             raise ConfigError("RearrangeSimulator.reset needs a RearrangeEpisode "
                               "(sims.raycast.generate_rearrange_episodes, or read_episodes(..., episode_type=RearrangeEpisode))")
@@ -341,7 +359,7 @@ class RearrangeSimulator(RaycastSimulator):
         if not nav.is_navigable(pos):
             raise ConfigError(f"episode {episode.episode_id}: start {episode.start_position_m} is not navigable "
                               f"in {episode.scene_id}")
-        self._episode, self._goal, self.held = episode, scene, None
+        self._episode, self._goal_scene, self.held = episode, scene, None
         self._shapes = {o.instance_id: _shape_of(scene, o) for o in scene.objects}
         self.history = []
         self.load_scene(scene, nav)
@@ -351,18 +369,25 @@ class RearrangeSimulator(RaycastSimulator):
         """Start the unshuffle phase: the shuffle applied, the agent back at the start pose."""
         if self._episode is None:
             raise ConfigError("begin_unshuffle() before reset(episode)")
-        scene = self._goal
+        scene = self._goal_scene
         for m in self._episode.moves:
             obj = next(o for o in scene.objects if str(o.instance_id) == m.object_id)
             scene = _move_object(scene, obj, np.asarray(m.position_m), m.yaw_rad)
         self.held = None
         self.load_scene(scene, self.nav)
         self._start = self.object_poses()
+        goal = {p.object_id: p for p in self.goal_poses()}
+        still = [p.object_id for p in self._start if p.object_id in {m.object_id for m in self._episode.moves}
+                 and pose_energy(goal[p.object_id], p) == 0.0]
+        if still:
+            raise ConfigError(f"episode {self._episode.episode_id}: the moves of objects {still} leave them at "
+                              "their walkthrough pose (box IoU >= 0.5); a move must misplace its object")
+        self.history = []
         return self._start_phase("unshuffle")
 
     def _start_phase(self, phase: str) -> Observation:
         ep = self._episode
-        self.phase, self._phase_steps = phase, 0
+        self.phase, self._phase_steps, self._stopped = phase, 0, False
         self._pos, self._yaw = np.asarray(ep.start_position_m[:2], float), float(ep.start_yaw_rad)
         self._tilt, self._step = 0.0, 0
         obs = self._last_frame = self._observe()
@@ -376,14 +401,16 @@ class RearrangeSimulator(RaycastSimulator):
     def step(self, action: Action | ActionAt | str) -> StepResult:
         if self.phase is None:
             raise ConfigError("step() before reset(episode)")
-        if self._phase_steps >= self.budget:
-            raise ConfigError(f"the {self.phase} phase is over ({self.budget} steps); "
+        if self._phase_steps >= self.budget or self._stopped:
+            why = "STOP was called" if self._stopped else f"{self.budget} steps"
+            raise ConfigError(f"the {self.phase} phase is over ({why}); "
                               + ("call begin_unshuffle()" if self.phase == "walkthrough" else "score it with metrics()"))
         aim = action if isinstance(action, ActionAt) else None
         act = aim.action if aim else Action(action)
         if act in NAVIGATION_ACTIONS:
             res = super().step(act)
             self._phase_steps += 1
+            self._stopped = act is Action.STOP  # RoomR's "done": the phase ends
             self._last_frame = res.observation
             done = res.done or self._phase_steps >= self.budget
             return dataclasses.replace(res, done=done, info={**res.info, "phase": self.phase, "success": not res.collided})
@@ -417,7 +444,8 @@ class RearrangeSimulator(RaycastSimulator):
     def _pick_up(self, x: float, y: float) -> tuple[bool, str]:
         if self.held is not None:
             return False, "the hand is not empty"
-        row, col, d, _ = self._pixel(x, y)
+        row, col, d, hit = self._pixel(x, y)
+        d = float(np.linalg.norm(hit - self._last_frame.T_world_cam[:3, 3])) if d > 0 else 0.0
         inst = int(self._last_frame.semantic[row, col])
         obj = next((o for o in self.scene.objects if o.instance_id == inst), None)
         if obj is None or obj.category not in PICKUPABLE:
@@ -434,27 +462,37 @@ class RearrangeSimulator(RaycastSimulator):
         obj = self._object(self.held)
         shape = self._shapes[obj.instance_id]
         goal = self._goal_object(obj.instance_id)
-        if self.rearrange.snap and self._sees(_pose(goal, shape)):
+        if self.rearrange.snap and self._sees(_pose(goal, shape)) and not self._occupied(_outline(goal, shape), obj):
             self._place(obj, np.asarray(goal.position_m), goal.yaw_rad)
             return True, ""
         row, col, d, hit = self._pixel(x, y)
+        d = float(np.linalg.norm(hit - self._last_frame.T_world_cam[:3, 3])) if d > 0 else 0.0
         if d <= 0 or d > self.rearrange.reach_m:
             return False, f"the aimed point is {'out of range' if d <= 0 else f'{d:.2f} m away'} (reach {self.rearrange.reach_m} m)"
         sup = next((o for o in self.scene.objects if o.instance_id == int(self._last_frame.semantic[row, col])), None)
         if sup is None or not CATEGORIES[sup.category].supports:
             return False, "objects go on tables and cabinets; the aimed point is not one"
-        top_z, top = _support_top(sup)
+        top_z, top = _support_top(self.scene, sup)
         if abs(hit[2] - top_z) > 0.01:  # a side face seen from below the top is not the top
             return False, f"the aimed point is not on the top of the {sup.category}"
         fp = _rect_corners(hit[:2], shape.size_m[:2] / 2, obj.yaw_rad)
-        others = [_outline(o, self._shapes[o.instance_id]) for o in self.scene.objects
-                  if o.instance_id != obj.instance_id and CATEGORIES[o.category].placement == "surface"
-                  and abs(o.bbox_min_m[2] - top_z) < 0.05]
-        if not _inside(fp, top) or any(_convex_overlap(fp, a, 0.005) for a in others):
+        if not _inside(fp, top) or self._occupied(fp, obj, top_z):
             return False, f"no room for the {obj.category} there"
         base = hit[:2] - _rot2(obj.yaw_rad) @ shape.center_local_m[:2]
         self._place(obj, np.array([base[0], base[1], top_z + 0.001]), obj.yaw_rad)
         return True, ""
+
+    def _occupied(self, outline: np.ndarray, obj: SceneObject, top_z: float | None = None) -> bool:
+        """Whether another small object on a furniture top (on the one at ``top_z`` if given) overlaps
+        ``outline`` (4, 2) by more than 5 mm."""
+        for o in self.scene.objects:
+            if o.instance_id == obj.instance_id or o.instance_id == self.held or CATEGORIES[o.category].placement != "surface":
+                continue
+            if top_z is not None and abs(o.bbox_min_m[2] - top_z) >= 0.05:
+                continue
+            if _convex_overlap(outline, _outline(o, self._shapes[o.instance_id]), 0.005):
+                return True
+        return False
 
     def _sees(self, pose: ObjectPose) -> bool:
         """Whether the camera sees ``pose``'s centre within reach (in the image and not occluded)."""
@@ -497,7 +535,7 @@ class RearrangeSimulator(RaycastSimulator):
         return next(o for o in self.scene.objects if o.instance_id == instance_id)
 
     def _goal_object(self, instance_id: int) -> SceneObject:
-        return next(o for o in self._goal.objects if o.instance_id == instance_id)
+        return next(o for o in self._goal_scene.objects if o.instance_id == instance_id)
 
     def object_poses(self) -> list[ObjectPose]:
         """Current poses of the pickupable objects (a carried one where the hand is)."""
@@ -514,7 +552,7 @@ class RearrangeSimulator(RaycastSimulator):
 
     def goal_poses(self) -> list[ObjectPose]:
         """Walkthrough (goal) poses of the pickupable objects."""
-        return [_pose(o, self._shapes[o.instance_id]) for o in self._goal.objects if o.category in PICKUPABLE]
+        return [_pose(o, self._shapes[o.instance_id]) for o in self._goal_scene.objects if o.category in PICKUPABLE]
 
     def start_poses(self) -> list[ObjectPose]:
         """Poses at the start of the unshuffle phase."""
@@ -528,6 +566,6 @@ class RearrangeSimulator(RaycastSimulator):
 
     def object_outline(self, object_id: str, which: str = "current") -> np.ndarray:
         """(4, 2) footprint of a pickupable object: "current" or "goal" (for top-down pictures)."""
-        scene = self.scene if which == "current" else self._goal
+        scene = self.scene if which == "current" else self._goal_scene
         o = next(o for o in scene.objects if str(o.instance_id) == object_id)
         return _outline(o, self._shapes[o.instance_id])

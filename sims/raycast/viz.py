@@ -155,7 +155,9 @@ def rearrange_map(sim, predicted_moves=(), trail_xy: np.ndarray | None = None, p
         d.line([px(*p) for p in trail_xy], fill=(60, 110, 230), width=1)
     start = {p.object_id: np.asarray(p.center_m[:2]) for p in sim.start_poses()}
     goal = {p.object_id: np.asarray(p.center_m[:2]) for p in sim.goal_poses()}
-    moved = [i for i in goal if np.linalg.norm(goal[i] - start[i]) > 1e-6]
+    end = {p.object_id: np.asarray(p.center_m[:2]) for p in sim.object_poses()}
+    # shuffled objects, and any other the agent moved
+    moved = [i for i in goal if np.linalg.norm(goal[i] - start[i]) > 1e-6 or np.linalg.norm(goal[i] - end[i]) > 1e-6]
     for i in moved:
         d.line([px(*start[i]), px(*goal[i])], fill=(120, 120, 120), width=2)
         for which, colour in (("goal", (20, 160, 40)), ("current", (40, 80, 230))):
