@@ -252,3 +252,36 @@ def generate_house_of(episode):
     from sims.raycast.house import generate_house, seed_from_scene_id
 
     return generate_house(seed_from_scene_id(episode.scene_id), RearrangeConfig().house)
+
+
+def test_moving_an_off_centre_object_keeps_its_box_on_its_mesh():
+    """A box whose centre is 0.1 m ahead of its base point, turned 30 degrees: after a move to another
+    place and heading, the pose's box centre is where the moved triangles are, and the outline too."""
+    import trimesh
+
+    from sims.raycast.rearrange import _move_object, _outline, _pose, _shape_of
+    from sims.raycast.scene import SceneBuilder, SceneObject
+
+    yaw = math.radians(30)
+    m = trimesh.creation.box(extents=(0.2, 0.1, 0.3))
+    local = np.asarray(m.vertices) + (0.1, 0.0, 0.15)  # base at z = 0, centre 0.1 m ahead (+x)
+    c, s_ = math.cos(yaw), math.sin(yaw)
+    R = np.array([[c, -s_, 0], [s_, c, 0], [0, 0, 1]])
+    world = local @ R.T + (1.0, 2.0, 0.7)
+    b = SceneBuilder()
+    b.add(world, np.asarray(m.faces), np.array([200, 0, 0], np.uint8), instance=0)
+    fp = tuple(tuple(p) for p in (world[:, :2].min(0), world[:, :2].max(0)))
+    obj = SceneObject(0, "mug", (1.0, 2.0, 0.7), yaw, tuple(world.min(0)), tuple(world.max(0)), fp * 2, None)
+    scene = b.build(scene_id="t", objects=[obj], rooms=[], walls=[], doors=[], wall_height_m=2.5)
+    shape = _shape_of(scene, obj)
+    np.testing.assert_allclose(shape.center_local_m, (0.1, 0.0, 0.15), atol=1e-6)
+    np.testing.assert_allclose(shape.size_m, (0.2, 0.1, 0.3), atol=1e-6)
+    moved = _move_object(scene, obj, np.array([3.0, -1.0, 0.9]), math.radians(-100))
+    new = moved.objects[0]
+    v = moved.vertices[moved.faces[moved.face_instance == 0]].reshape(-1, 3)
+    pose = _pose(new, shape)
+    np.testing.assert_allclose(pose.center_m, v.mean(0), atol=1e-5)  # a box's vertices average to its centre
+    np.testing.assert_allclose(pose.yaw_rad, math.radians(-100), atol=1e-6)
+    ring = _outline(new, shape)  # the oriented footprint's corners are the mesh's extreme xy points
+    corners = np.unique(np.round(v[:, :2], 5), axis=0)
+    assert len(corners) == 4 and all(np.linalg.norm(corners - p, axis=1).min() < 1e-4 for p in ring)
