@@ -1,4 +1,4 @@
-"""Time of SceneGraph.update per frame, without the CLIP forward, and how it grows with the graph.
+"""Time of SceneGraph.update per frame, without the CLIP forward, how it grows with the graph, and the forward.
 
 Frames hold ``--objects`` detections (boxes of ~0.3 m seen from ~2,000 points each, the size a 224 x 224
 frame gives a nearby object) of a room whose objects are re-observed with a little noise, so most
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-clip", action="store_true", help="skip the CLIP forward timing")
     args = ap.parse_args()
     print(f"{args.objects} detections per frame, {args.frames} frames, embeddings of {args.dim}, seed {args.seed}")
     print(f"{'nodes before':>12}  {'median ms':>9}  {'p90 ms':>7}  {'merge pass ms':>13}  nodes after")
@@ -65,6 +66,31 @@ def main() -> None:
     ok = results[0] <= 50
     print(f"target: update <= 50 ms per frame with {args.objects} objects (graph of the room only): "
           f"{results[0]:.1f} ms -> {'PASS' if ok else 'FAIL'}")
+    if not args.no_clip:
+        clip_forward(args.objects)
+
+
+def clip_forward(n_crops: int) -> None:
+    """The other half of a frame's cost: one batched CLIP forward over its crops (random weights: the
+    time depends on the architecture only), for the sim-trained model's architecture and ViT-B-32."""
+    import torch
+
+    from embodied.clip import ClipBackbone, ClipConfig
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (int(rng.integers(40, 160)), int(rng.integers(40, 160)), 3), dtype=np.uint8)
+             for _ in range(n_crops)]
+    print(f"CLIP forward over {n_crops} crops of one frame (one batch, CPU, {torch.get_num_threads()} threads):")
+    for arch in ("embodied-sim", "ViT-B-32"):
+        clip = ClipBackbone(ClipConfig(model=arch, random_init=True, seed=0, device="cpu", batch_size=n_crops))
+        clip.encode_images(crops[:2])  # warm-up
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            clip.encode_images(crops)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(f"  {arch:<14} {statistics.median(times):8.1f} ms per frame")
 
 
 if __name__ == "__main__":

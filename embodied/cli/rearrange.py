@@ -190,6 +190,10 @@ def rearrange(split, n, k, episode_seed, run_seed, proposals, mode, snap, agent_
     weights = weights_label(get_backbone(clip_cfg).provenance)  # a bad checkpoint fails here, before any worker
     episodes = generate_rearrange_episodes(split, n, seed=episode_seed, n_moved=n_moved, config=rcfg,
                                            sim_config=sim_cfg, progress=True)
+    skipped = episodes[-1].extras.get("houses_skipped", 0) if episodes else 0
+    if skipped:
+        click.echo(f"{skipped} houses skipped: too few reachable pickupable objects, or no free spots "
+                   "for them", err=True)
     workers = workers or os.cpu_count() or 1
     k_label = f"{n_moved[0]}" if n_moved[0] == n_moved[1] else f"{n_moved[0]}-{n_moved[1]}"
     out = out or Path("outputs/rearrange") / f"{proposals}-{mode}-k{k_label}-{split}"
