@@ -56,7 +56,8 @@ from sims.raycast.render import Renderer
 from sims.raycast.scene import Scene, SceneObject
 from sims.raycast.simulator import RaycastSimulator, SimConfig
 
-__all__ = ["RearrangeConfig", "RearrangeSimulator", "generate_rearrange_episodes", "PHASES"]
+__all__ = ["RearrangeConfig", "RearrangeSimulator", "generate_rearrange_episodes", "PHASES", "ObjectShape",
+           "object_shape", "object_pose", "footprint_outline", "support_top", "move_object"]
 
 PHASES = ("walkthrough", "unshuffle")
 _HELD_OFFSET_M = (0.35, 0.0, 0.6)  # where a carried object is, in the base frame
@@ -127,22 +128,23 @@ def _inside(points: np.ndarray, poly: np.ndarray) -> bool:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class ObjectShape:
     """An object's box in its own frame: centre offset from its base position, and size (both (3,))."""
 
     center_local_m: np.ndarray
     size_m: np.ndarray
 
 
-def _shape_of(scene: Scene, obj: SceneObject) -> _Shape:
+def object_shape(scene: Scene, obj: SceneObject) -> ObjectShape:
+    """``obj``'s box in its own frame, from its triangles in ``scene`` (rotated back by its heading)."""
     v = scene.vertices[scene.faces[scene.face_instance == obj.instance_id]].reshape(-1, 3).astype(np.float64)
     local = v - np.asarray(obj.position_m)
     local[:, :2] = local[:, :2] @ _rot2(obj.yaw_rad)  # rotate by -yaw: row vectors times R
     lo, hi = local.min(0), local.max(0)
-    return _Shape((lo + hi) / 2, hi - lo)
+    return ObjectShape((lo + hi) / 2, hi - lo)
 
 
-def _support_top(scene: Scene, obj: SceneObject) -> tuple[float, np.ndarray]:
+def support_top(scene: Scene, obj: SceneObject) -> tuple[float, np.ndarray]:
     """(top height, (N, 2) counter-clockwise outline of the top, 2 cm in from its edge) of a table or
     cabinet: the convex hull of its vertices within 5 mm of its highest point (a round table's disc,
     not its square footprint)."""
@@ -157,7 +159,7 @@ def _support_top(scene: Scene, obj: SceneObject) -> tuple[float, np.ndarray]:
     return top_z, c + (hull - c) * np.maximum(r - 0.02, 0.0) / np.maximum(r, 1e-9)
 
 
-def _move_object(scene: Scene, obj: SceneObject, position_m: np.ndarray, yaw_rad: float) -> Scene:
+def move_object(scene: Scene, obj: SceneObject, position_m: np.ndarray, yaw_rad: float) -> Scene:
     """A copy of ``scene`` with ``obj``'s triangles and annotations moved to (position, yaw)."""
     idx = np.flatnonzero(scene.face_instance == obj.instance_id)
     vid = scene.faces[idx].ravel()
@@ -190,14 +192,14 @@ def _wrap(a: float) -> float:
     return float((a + math.pi) % (2 * math.pi) - math.pi)
 
 
-def _free_spot(scene: Scene, shapes: dict[int, _Shape], obj: SceneObject, supports: list[SceneObject],
+def _free_spot(scene: Scene, shapes: dict[int, ObjectShape], obj: SceneObject, supports: list[SceneObject],
                rng: np.random.Generator, avoid: list[np.ndarray], tries: int = 60) -> tuple[np.ndarray, float] | None:
     """A random base position and heading for ``obj`` on one of ``supports`` whose footprint lies on the
     top and overlaps no outline in ``avoid``; None when none was found in ``tries`` draws."""
     shape = shapes[obj.instance_id]
     for _ in range(tries):
         sup = supports[int(rng.integers(len(supports)))]
-        top_z, top = _support_top(scene, sup)
+        top_z, top = support_top(scene, sup)
         lo, hi = top.min(0), top.max(0)
         c = rng.uniform(lo, hi)
         yaw = _wrap(sup.yaw_rad + float(rng.choice([0.0, math.pi / 2, math.pi, -math.pi / 2])))
@@ -209,13 +211,14 @@ def _free_spot(scene: Scene, shapes: dict[int, _Shape], obj: SceneObject, suppor
     return None
 
 
-def _outline(obj: SceneObject, shape: _Shape) -> np.ndarray:
+def footprint_outline(obj: SceneObject, shape: ObjectShape) -> np.ndarray:
     """(4, 2) oriented footprint of ``obj``'s box."""
     c = np.asarray(obj.position_m[:2]) + _rot2(obj.yaw_rad) @ shape.center_local_m[:2]
     return _rect_corners(c, shape.size_m[:2] / 2, obj.yaw_rad)
 
 
-def _pose(obj: SceneObject, shape: _Shape) -> ObjectPose:
+def object_pose(obj: SceneObject, shape: ObjectShape) -> ObjectPose:
+    """The scoring pose (box centre, size, heading) of ``obj`` placed where its annotations say."""
     c = np.asarray(obj.position_m, float).copy()
     c[:2] += _rot2(obj.yaw_rad) @ shape.center_local_m[:2]
     c[2] += shape.center_local_m[2]
@@ -259,15 +262,15 @@ def generate_rearrange_episodes(split: str, n_episodes: int, *, seed: int = 0, n
         comp = nav.largest_component()
         cells = np.argwhere(comp)
         pts = np.stack([nav.cell_center(int(r), int(cc)) for r, cc in cells])
-        shapes = {o.instance_id: _shape_of(scene, o) for o in scene.objects}
+        shapes = {o.instance_id: object_shape(scene, o) for o in scene.objects}
 
         def reachable(xy: np.ndarray) -> bool:
             return bool((np.linalg.norm(pts - xy, axis=1) <= config.reach_m - 0.3).any())
 
         small = [o for o in scene.objects if o.category in PICKUPABLE
-                 and reachable(_outline(o, shapes[o.instance_id]).mean(0))]
+                 and reachable(footprint_outline(o, shapes[o.instance_id]).mean(0))]
         supports = [o for o in scene.objects if CATEGORIES[o.category].supports
-                    and reachable(_support_top(scene, o)[1].mean(0))]
+                    and reachable(support_top(scene, o)[1].mean(0))]
         for _ in range(episodes_per_house):
             if len(episodes) >= n_episodes:
                 break
@@ -276,7 +279,7 @@ def generate_rearrange_episodes(split: str, n_episodes: int, *, seed: int = 0, n
                 skipped += 1
                 break
             # every object's walkthrough spot stays free, and new spots do not overlap each other
-            avoid = [_outline(o, shapes[o.instance_id]) for o in scene.objects
+            avoid = [footprint_outline(o, shapes[o.instance_id]) for o in scene.objects
                      if CATEGORIES[o.category].placement == "surface"]
             moves = []
             for i in rng.permutation(len(small)):  # objects in random order; one without a free spot is passed over
@@ -289,8 +292,8 @@ def generate_rearrange_episodes(split: str, n_episodes: int, *, seed: int = 0, n
                         break
                     moved = dataclasses.replace(obj, position_m=tuple(spot[0]), yaw_rad=spot[1])
                     far = np.linalg.norm(spot[0][:2] - np.asarray(obj.position_m[:2])) >= config.min_move_m
-                    if far and box_iou_3d(_pose(obj, shape), _pose(moved, shape)) == 0:
-                        avoid.append(_outline(moved, shape))
+                    if far and box_iou_3d(object_pose(obj, shape), object_pose(moved, shape)) == 0:
+                        avoid.append(footprint_outline(moved, shape))
                         moves.append(ObjectMove(str(obj.instance_id), tuple(round(float(a), 4) for a in spot[0]),
                                                 round(float(spot[1]), 6)))
                         break
@@ -329,7 +332,7 @@ class RearrangeSimulator(RaycastSimulator):
         self.held: int | None = None
         self._episode: RearrangeEpisode | None = None
         self._goal_scene: Scene | None = None
-        self._shapes: dict[int, _Shape] = {}
+        self._shapes: dict[int, ObjectShape] = {}
         self._phase_steps = 0
         self._last_frame: Observation | None = None
         self.history: list[dict[str, Any]] = []  # the unshuffle phase's interactions
@@ -360,7 +363,7 @@ class RearrangeSimulator(RaycastSimulator):
             raise ConfigError(f"episode {episode.episode_id}: start {episode.start_position_m} is not navigable "
                               f"in {episode.scene_id}")
         self._episode, self._goal_scene, self.held = episode, scene, None
-        self._shapes = {o.instance_id: _shape_of(scene, o) for o in scene.objects}
+        self._shapes = {o.instance_id: object_shape(scene, o) for o in scene.objects}
         self.history = []
         self.load_scene(scene, nav)
         return self._start_phase("walkthrough")
@@ -372,7 +375,7 @@ class RearrangeSimulator(RaycastSimulator):
         scene = self._goal_scene
         for m in self._episode.moves:
             obj = next(o for o in scene.objects if str(o.instance_id) == m.object_id)
-            scene = _move_object(scene, obj, np.asarray(m.position_m), m.yaw_rad)
+            scene = move_object(scene, obj, np.asarray(m.position_m), m.yaw_rad)
         self.held = None
         self.load_scene(scene, self.nav)
         self._start = self.object_poses()
@@ -462,7 +465,7 @@ class RearrangeSimulator(RaycastSimulator):
         obj = self._object(self.held)
         shape = self._shapes[obj.instance_id]
         goal = self._goal_object(obj.instance_id)
-        if self.rearrange.snap and self._sees(_pose(goal, shape)) and not self._occupied(_outline(goal, shape), obj):
+        if self.rearrange.snap and self._sees(object_pose(goal, shape)) and not self._occupied(footprint_outline(goal, shape), obj):
             self._place(obj, np.asarray(goal.position_m), goal.yaw_rad)
             return True, ""
         row, col, d, hit = self._pixel(x, y)
@@ -472,7 +475,7 @@ class RearrangeSimulator(RaycastSimulator):
         sup = next((o for o in self.scene.objects if o.instance_id == int(self._last_frame.semantic[row, col])), None)
         if sup is None or not CATEGORIES[sup.category].supports:
             return False, "objects go on tables and cabinets; the aimed point is not one"
-        top_z, top = _support_top(self.scene, sup)
+        top_z, top = support_top(self.scene, sup)
         if abs(hit[2] - top_z) > 0.01:  # a side face seen from below the top is not the top
             return False, f"the aimed point is not on the top of the {sup.category}"
         fp = _rect_corners(hit[:2], shape.size_m[:2] / 2, obj.yaw_rad)
@@ -490,7 +493,7 @@ class RearrangeSimulator(RaycastSimulator):
                 continue
             if top_z is not None and abs(o.bbox_min_m[2] - top_z) >= 0.05:
                 continue
-            if _convex_overlap(outline, _outline(o, self._shapes[o.instance_id]), 0.005):
+            if _convex_overlap(outline, footprint_outline(o, self._shapes[o.instance_id]), 0.005):
                 return True
         return False
 
@@ -509,7 +512,7 @@ class RearrangeSimulator(RaycastSimulator):
         return d == 0 or d >= p[2] - float(np.max(pose.size_m)) / 2 - 0.05
 
     def _place(self, obj: SceneObject, position_m: np.ndarray, yaw_rad: float) -> None:
-        self._scene = _move_object(self.scene, obj, position_m, yaw_rad)
+        self._scene = move_object(self.scene, obj, position_m, yaw_rad)
         self.held = None
         self._render_current()
 
@@ -547,12 +550,12 @@ class RearrangeSimulator(RaycastSimulator):
                 off = np.asarray(_HELD_OFFSET_M)
                 xy = self._pos + _rot2(self._yaw) @ off[:2]
                 o = dataclasses.replace(o, position_m=(float(xy[0]), float(xy[1]), float(off[2])), yaw_rad=self._yaw)
-            out.append(_pose(o, self._shapes[o.instance_id]))
+            out.append(object_pose(o, self._shapes[o.instance_id]))
         return out
 
     def goal_poses(self) -> list[ObjectPose]:
         """Walkthrough (goal) poses of the pickupable objects."""
-        return [_pose(o, self._shapes[o.instance_id]) for o in self._goal_scene.objects if o.category in PICKUPABLE]
+        return [object_pose(o, self._shapes[o.instance_id]) for o in self._goal_scene.objects if o.category in PICKUPABLE]
 
     def start_poses(self) -> list[ObjectPose]:
         """Poses at the start of the unshuffle phase."""
@@ -568,4 +571,4 @@ class RearrangeSimulator(RaycastSimulator):
         """(4, 2) footprint of a pickupable object: "current" or "goal" (for top-down pictures)."""
         scene = self.scene if which == "current" else self._goal_scene
         o = next(o for o in scene.objects if str(o.instance_id) == object_id)
-        return _outline(o, self._shapes[o.instance_id])
+        return footprint_outline(o, self._shapes[o.instance_id])

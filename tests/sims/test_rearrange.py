@@ -181,14 +181,14 @@ def test_budgets_and_bad_input(episode):
 
 
 def test_snap_refuses_a_goal_another_object_stands_on(sim, episode):
-    from sims.raycast.rearrange import _move_object
+    from sims.raycast.rearrange import move_object
 
     sim.begin_unshuffle()
     a, b = episode.moves[0].object_id, episode.moves[1].object_id
     obs = _approach(sim, sim.object_outline(a).mean(0))
     assert sim.step(_aim(obs, int(a))).info["success"]
     goal = sim._goal_object(int(a))  # put b where a belongs (white box: what a wrong put-down would do)
-    sim._scene = _move_object(sim.scene, sim._object(int(b)), np.asarray(goal.position_m), goal.yaw_rad)
+    sim._scene = move_object(sim.scene, sim._object(int(b)), np.asarray(goal.position_m), goal.yaw_rad)
     sim._render_current()
     _approach(sim, sim.object_outline(a, "goal").mean(0))
     r = sim.step(Action.PUT_DOWN)
@@ -197,7 +197,7 @@ def test_snap_refuses_a_goal_another_object_stands_on(sim, episode):
 
 def test_a_round_table_offers_its_disc_not_its_square():
     from sims.raycast.objects import make_object
-    from sims.raycast.rearrange import _support_top
+    from sims.raycast.rearrange import support_top
     from sims.raycast.scene import SceneBuilder, SceneObject
 
     for seed in range(200):
@@ -214,7 +214,7 @@ def test_a_round_table_offers_its_disc_not_its_square():
     obj = SceneObject(0, "table", (0.0, 0.0, 0.0), 0.0, tuple(v.min(0)), tuple(v.max(0)),
                       ((-r, -r), (r, -r), (r, r), (-r, r)), None)
     scene = b.build(scene_id="t", objects=[obj], rooms=[], walls=[], doors=[], wall_height_m=2.5)
-    z, outline = _support_top(scene, obj)
+    z, outline = support_top(scene, obj)
     assert z == pytest.approx(v[:, 2].max(), abs=1e-6)
     radii = np.linalg.norm(outline, axis=1)
     assert radii.max() <= r - 0.02 + 1e-6  # the square's corners (r * sqrt 2 out) are not offered
@@ -259,7 +259,7 @@ def test_moving_an_off_centre_object_keeps_its_box_on_its_mesh():
     place and heading, the pose's box centre is where the moved triangles are, and the outline too."""
     import trimesh
 
-    from sims.raycast.rearrange import _move_object, _outline, _pose, _shape_of
+    from sims.raycast.rearrange import move_object, footprint_outline, object_pose, object_shape
     from sims.raycast.scene import SceneBuilder, SceneObject
 
     yaw = math.radians(30)
@@ -273,15 +273,15 @@ def test_moving_an_off_centre_object_keeps_its_box_on_its_mesh():
     fp = tuple(tuple(p) for p in (world[:, :2].min(0), world[:, :2].max(0)))
     obj = SceneObject(0, "mug", (1.0, 2.0, 0.7), yaw, tuple(world.min(0)), tuple(world.max(0)), fp * 2, None)
     scene = b.build(scene_id="t", objects=[obj], rooms=[], walls=[], doors=[], wall_height_m=2.5)
-    shape = _shape_of(scene, obj)
+    shape = object_shape(scene, obj)
     np.testing.assert_allclose(shape.center_local_m, (0.1, 0.0, 0.15), atol=1e-6)
     np.testing.assert_allclose(shape.size_m, (0.2, 0.1, 0.3), atol=1e-6)
-    moved = _move_object(scene, obj, np.array([3.0, -1.0, 0.9]), math.radians(-100))
+    moved = move_object(scene, obj, np.array([3.0, -1.0, 0.9]), math.radians(-100))
     new = moved.objects[0]
     v = moved.vertices[moved.faces[moved.face_instance == 0]].reshape(-1, 3)
-    pose = _pose(new, shape)
+    pose = object_pose(new, shape)
     np.testing.assert_allclose(pose.center_m, v.mean(0), atol=1e-5)  # a box's vertices average to its centre
     np.testing.assert_allclose(pose.yaw_rad, math.radians(-100), atol=1e-6)
-    ring = _outline(new, shape)  # the oriented footprint's corners are the mesh's extreme xy points
+    ring = footprint_outline(new, shape)  # the oriented footprint's corners are the mesh's extreme xy points
     corners = np.unique(np.round(v[:, :2], 5), axis=0)
     assert len(corners) == 4 and all(np.linalg.norm(corners - p, axis=1).min() < 1e-4 for p in ring)
