@@ -265,7 +265,7 @@ def summarize_rearrange(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Means over episodes (a failed one counts 0 in Success, % Fixed and % Fixed Strict and leaves the
     other means), NaN-skipping for % Misplaced and Energy remaining (undefined when nothing was
     misplaced), and change detection micro-averaged (TP, FP, FN summed over episodes)."""
-    from embodied.rearrangement import f1_score
+    from embodied.rearrangement import ChangeDetection
 
     rows = sorted(rows, key=lambda r: r.get("episode_id", r.get("id", "")))
     ran = [r for r in rows if not _failed(r)]
@@ -276,9 +276,7 @@ def summarize_rearrange(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         if k in _REARRANGE_ZERO:
             out[k] = sum(vals) / len(rows) if rows else math.nan
     if any("cd_tp" in r for r in ran):
-        tp, fp, fn = (sum(int(r.get(k, 0)) for r in ran) for k in ("cd_tp", "cd_fp", "cd_fn"))
-        out.update(cd_tp=tp, cd_fp=fp, cd_fn=fn, cd_precision=tp / (tp + fp) if tp + fp else math.nan,
-                   cd_recall=tp / (tp + fn) if tp + fn else math.nan, cd_f1=f1_score(tp, fp, fn))
+        out.update(ChangeDetection(*(sum(int(r.get(k, 0)) for r in ran) for k in ("cd_tp", "cd_fp", "cd_fn"))).to_dict())
     out["failed_episodes"] = [{"episode_id": r.get("episode_id", r.get("id")), "reason": r.get("error")}
                               for r in rows if _failed(r)]
     return out

@@ -16,6 +16,14 @@ from embodied.errors import ConfigError
 __all__ = ["ObjectNavEpisode", "ObjectMove", "RearrangeEpisode", "EpisodeFileError", "write_episodes", "read_episodes"]
 
 
+def _finite_pose(what: str, position_m: Any, yaw_rad: float) -> tuple[float, float, float]:
+    """``position_m`` as three floats, or a ConfigError when it or ``yaw_rad`` is not finite."""
+    pos = tuple(float(v) for v in position_m)
+    if len(pos) != 3 or not all(math.isfinite(v) for v in (*pos, float(yaw_rad))):
+        raise ConfigError(f"{what} pose must be a finite (x, y, z) and yaw, got {position_m}, {yaw_rad}")
+    return pos
+
+
 class EpisodeFileError(ConfigError):
     """An episode file has a line that is not a valid episode (the message names file and line)."""
 
@@ -45,9 +53,7 @@ class ObjectNavEpisode:
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        pos = tuple(float(v) for v in self.start_position_m)
-        if len(pos) != 3 or not all(math.isfinite(v) for v in pos) or not math.isfinite(self.start_yaw_rad):
-            raise ConfigError(f"episode {self.episode_id}: start pose must be finite (x, y, z) and yaw")
+        pos = _finite_pose(f"episode {self.episode_id}: start", self.start_position_m, self.start_yaw_rad)
         if not self.goal_category:
             raise ConfigError(f"episode {self.episode_id}: empty goal_category")
         object.__setattr__(self, "start_position_m", pos)
@@ -74,9 +80,7 @@ class ObjectMove:
     yaw_rad: float
 
     def __post_init__(self) -> None:
-        pos = tuple(float(v) for v in self.position_m)
-        if len(pos) != 3 or not all(math.isfinite(v) for v in (*pos, self.yaw_rad)):
-            raise ConfigError(f"move of object {self.object_id}: position must be a finite (x, y, z) and yaw")
+        pos = _finite_pose(f"move of object {self.object_id}:", self.position_m, self.yaw_rad)
         object.__setattr__(self, "position_m", pos)
         object.__setattr__(self, "object_id", str(self.object_id))
 
@@ -101,9 +105,7 @@ class RearrangeEpisode:
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        pos = tuple(float(v) for v in self.start_position_m)
-        if len(pos) != 3 or not all(math.isfinite(v) for v in pos) or not math.isfinite(self.start_yaw_rad):
-            raise ConfigError(f"episode {self.episode_id}: start pose must be finite (x, y, z) and yaw")
+        pos = _finite_pose(f"episode {self.episode_id}: start", self.start_position_m, self.start_yaw_rad)
         moves = tuple(m if isinstance(m, ObjectMove) else ObjectMove(**m) for m in self.moves)
         if not moves:
             raise ConfigError(f"episode {self.episode_id}: a rearrangement episode moves at least one object")
@@ -116,8 +118,7 @@ class RearrangeEpisode:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["start_position_m"] = list(self.start_position_m)
-        d["moves"] = [{"object_id": m.object_id, "position_m": list(m.position_m), "yaw_rad": m.yaw_rad}
-                      for m in self.moves]
+        d["moves"] = [{**m, "position_m": list(m["position_m"])} for m in d["moves"]]
         d["extras"] = dict(self.extras)
         return d
 

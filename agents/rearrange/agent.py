@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from agents.cow import CowAgent, CowConfig
+from embodied import geometry
 from embodied.errors import ConfigError
 from embodied.localization import Localization
 from embodied.scene_graph import Moved, SceneGraph, SceneGraphConfig, diff_graphs, observe
@@ -304,13 +305,11 @@ class RearrangeAgent:
     def _project(obs: Observation, points_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pixel columns, rows and depths of world points (only those in front of the camera and in the image)."""
         K = obs.intrinsics
-        T = np.linalg.inv(obs.T_world_cam)
-        p = points_m @ T[:3, :3].T + T[:3, 3]
-        p = p[p[:, 2] > 0.05]
-        u = np.round(K.fx * p[:, 0] / p[:, 2] + K.cx).astype(int)
-        v = np.round(K.fy * p[:, 1] / p[:, 2] + K.cy).astype(int)
+        uv, z = geometry.project_points(points_m, K.K, obs.T_world_cam)
+        front = z > 0.05
+        u, v, z = np.round(uv[front, 0]).astype(int), np.round(uv[front, 1]).astype(int), z[front]
         ok = (u >= 0) & (u < K.width) & (v >= 0) & (v < K.height)
-        return u[ok], v[ok], p[ok, 2]
+        return u[ok], v[ok], z[ok]
 
     def _aim_pick(self, obs: Observation, node: ObjectNode | None) -> tuple[float, float] | None:
         """(x, y) image fractions of a pixel showing ``node`` now (its points whose depth matches), the

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from embodied import geometry
 from embodied.errors import ConfigError
 from embodied.rearrangement import ObjectPose, RearrangeMetrics, box_iou_3d, pose_energy, rearrangement_metrics
 from embodied.tasks import ObjectMove, RearrangeEpisode
@@ -261,7 +262,8 @@ def generate_rearrange_episodes(split: str, n_episodes: int, *, seed: int = 0, n
         nav = build_navgrid(scene, c.agent_radius_m, c.agent_height_m, c.nav_resolution_m)
         comp = nav.largest_component()
         cells = np.argwhere(comp)
-        pts = np.stack([nav.cell_center(int(r), int(cc)) for r, cc in cells])
+        X, Y = nav.cell_centers()
+        pts = np.column_stack([X[comp], Y[comp]])  # same (row-major) order as ``cells``
         shapes = {o.instance_id: object_shape(scene, o) for o in scene.objects}
 
         def reachable(xy: np.ndarray) -> bool:
@@ -391,6 +393,7 @@ class RearrangeSimulator(RaycastSimulator):
     def _start_phase(self, phase: str) -> Observation:
         ep = self._episode
         self.phase, self._phase_steps, self._stopped = phase, 0, False
+        self._goal = phase  # Observation.goal names the phase
         self._pos, self._yaw = np.asarray(ep.start_position_m[:2], float), float(ep.start_yaw_rad)
         self._tilt, self._step = 0.0, 0
         obs = self._last_frame = self._observe()
@@ -441,8 +444,8 @@ class RearrangeSimulator(RaycastSimulator):
         col = min(int(x * K.width), K.width - 1)
         row = min(int(y * K.height), K.height - 1)
         d = float(f.depth[row, col])
-        p_cam = np.array([(col - K.cx) / K.fx * d, (row - K.cy) / K.fy * d, d, 1.0])
-        return row, col, d, (f.T_world_cam @ p_cam)[:3]
+        p_cam = np.array([(col - K.cx) / K.fx * d, (row - K.cy) / K.fy * d, d])
+        return row, col, d, geometry.transform_points(f.T_world_cam, p_cam)
 
     def _pick_up(self, x: float, y: float) -> tuple[bool, str]:
         if self.held is not None:
@@ -501,15 +504,14 @@ class RearrangeSimulator(RaycastSimulator):
         """Whether the camera sees ``pose``'s centre within reach (in the image and not occluded)."""
         f = self._last_frame
         c = np.asarray(pose.center_m)
-        p = np.linalg.inv(f.T_world_cam) @ np.append(c, 1.0)
-        if p[2] <= 0.05 or np.linalg.norm(c - f.T_world_cam[:3, 3]) > self.rearrange.reach_m:
+        uv, z = geometry.project_points(c, f.intrinsics.K, f.T_world_cam)
+        if z[0] <= 0.05 or np.linalg.norm(c - f.T_world_cam[:3, 3]) > self.rearrange.reach_m:
             return False
-        K = f.intrinsics
-        col, row = int(round(K.fx * p[0] / p[2] + K.cx)), int(round(K.fy * p[1] / p[2] + K.cy))
-        if not (0 <= row < K.height and 0 <= col < K.width):
+        col, row = (int(v) for v in np.round(uv[0]))
+        if not (0 <= row < f.intrinsics.height and 0 <= col < f.intrinsics.width):
             return False
         d = float(f.depth[row, col])
-        return d == 0 or d >= p[2] - float(np.max(pose.size_m)) / 2 - 0.05
+        return d == 0 or d >= z[0] - float(np.max(pose.size_m)) / 2 - 0.05
 
     def _place(self, obj: SceneObject, position_m: np.ndarray, yaw_rad: float) -> None:
         self._scene = move_object(self.scene, obj, position_m, yaw_rad)
@@ -527,11 +529,11 @@ class RearrangeSimulator(RaycastSimulator):
         obs = self._last_frame = super().teleport(position_m, yaw_rad, tilt_rad)
         return obs
 
-    def _observe(self) -> Observation:
-        obs = super()._observe()
-        return dataclasses.replace(obs, goal=self.phase, holding=self.held is not None,
-                                   extras={**obs.extras, "phase": self.phase,
-                                                                "held": None if self.held is None else str(self.held)})
+    def _holding(self) -> bool:
+        return self.held is not None
+
+    def _extras(self) -> dict:
+        return {"phase": self.phase, "held": None if self.held is None else str(self.held)}
 
     # ------------------------------------------------------------------ scoring
     def _object(self, instance_id: int) -> SceneObject:

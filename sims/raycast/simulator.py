@@ -249,8 +249,16 @@ class RaycastSimulator:
             rgb=frame.rgb, depth=frame.depth, intrinsics=self.intrinsics, T_world_cam=T,
             agent_pose=AgentPose((float(self._pos[0]), float(self._pos[1]), 0.0), self._yaw),
             step=self._step, goal=self._goal, semantic=frame.instance, labels=self.scene.labels,
-            extras={"scene_id": self.scene.scene_id, "tilt_rad": self._tilt},
+            holding=self._holding(), extras={"scene_id": self.scene.scene_id, "tilt_rad": self._tilt, **self._extras()},
         )
+
+    def _holding(self) -> bool:
+        """Whether the agent holds an object (never here; the rearrangement simulator overrides it)."""
+        return False
+
+    def _extras(self) -> dict:
+        """More simulator-private fields for ``Observation.extras`` (subclasses add theirs)."""
+        return {}
 
     def close(self) -> None:
         if self._renderer is not None:
