@@ -139,7 +139,7 @@ def to_mjcf(model: ArticulatedModel, *, timestep_s: float = 0.002, gravity: bool
             rng = f' range="{joint.lower:.9g} {joint.upper:.9g}"' if limited else ""
             lines.append(f'{pad}  <joint name={quoteattr(joint.name)} type="{kind}" axis="{_f(joint.axis)}" '
                          f'limited="{"true" if limited else "false"}"{rng} damping="{joint.damping:.6g}" '
-                         f'frictionloss="{joint.friction:.6g}" armature="0.01"/>')
+                         f'frictionloss="{joint.friction:.6g}" armature="0.01" solreflimit="0.004 1"/>')
         if depth > 1:
             lines.append(f"{pad}  {_inertial(lk)}")
         lines += [f"{pad}  {g}" for g in geoms(lk)]
@@ -150,7 +150,7 @@ def to_mjcf(model: ArticulatedModel, *, timestep_s: float = 0.002, gravity: bool
 
     world = body(model.links[0], model.T_world_root, None, 1)
     eqs = [f'  <connect name={quoteattr(grasp_name(lk.name))} body1={quoteattr(lk.name)} body2="{PROBE}" '
-           f'anchor="0 0 0" active="false" solref="0.01 1"/>' for lk in model.links[1:]]
+           f'anchor="0 0 0" active="false" solref="0.03 1"/>' for lk in model.links[1:]]
     g = "0 0 -9.81" if gravity else "0 0 0"
     xml = "\n".join([
         f"<mujoco model={quoteattr(model.name)}>",

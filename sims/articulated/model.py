@@ -100,8 +100,8 @@ class Joint:
     axis: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0]))
     lower: float = 0.0
     upper: float = 0.0
-    damping: float = 2.0
-    friction: float = 0.5
+    damping: float = 5.0
+    friction: float = 1.0
 
     def __post_init__(self) -> None:
         if self.type not in JOINT_TYPES:

@@ -52,6 +52,7 @@ class ArticulatedSimConfig:
         timestep_s, gravity: MuJoCo's; without gravity parts stay where they are left.
         probe_radius_m, probe_speed_m_s: the probe sphere and its mean speed.
         contact_tolerance_m: a probe point farther than this from any surface touches nothing.
+        slip_m: a grasp slips once the held point lags the probe this far (a push stops at a third of it).
         settle_s: simulated time allowed for everything to come to rest after an interaction.
     """
 
@@ -69,6 +70,7 @@ class ArticulatedSimConfig:
     probe_radius_m: float = 0.01
     probe_speed_m_s: float = 0.2
     contact_tolerance_m: float = 0.03
+    slip_m: float = 0.03
     settle_s: float = 1.0
 
     def __post_init__(self) -> None:
@@ -236,13 +238,34 @@ class ArticulatedSimulator:
             return None
         return start - normal * dist, int(self.m.geom_bodyid[geomid[0]])
 
-    def _drive(self, start: np.ndarray, direction: np.ndarray, distance: float) -> None:
-        T = max(distance / self.config.probe_speed_m_s, 0.05)
-        n = max(int(np.ceil(T / self.config.timestep_s)), 1)
+    def _drive(self, start: np.ndarray, direction: np.ndarray, distance: float, grasp: tuple[int, np.ndarray] | None
+               ) -> float:
+        """Move the probe on a cosine profile; returns the distance it went before it stopped.
+
+        The probe gives way like a compliant gripper: a grasp slips (is released) once the held point
+        lags the probe by ``slip_m``, and a push stops once the probe sinks ``slip_m / 3`` into a surface
+        that does not yield (a part at its joint limit), so nothing is driven through a limit.
+        """
+        cfg = self.config
+        T = max(distance / cfg.probe_speed_m_s, 0.05)
+        n = max(int(np.ceil(T / cfg.timestep_s)), 1)
         for i in range(1, n + 1):
             s = 0.5 * (1.0 - np.cos(np.pi * i / n))
             self.d.mocap_pos[self._mocap] = start + direction * (distance * s)
             self._mj.mj_step(self.m, self.d)
+            if grasp is not None:
+                body, anchor = grasp
+                held = self.d.xpos[body] + self.d.xmat[body].reshape(3, 3) @ anchor
+                if np.linalg.norm(held - self.d.mocap_pos[self._mocap]) > cfg.slip_m:
+                    for _ in range(50):  # the grip relaxes onto the held point before it lets go
+                        self.d.mocap_pos[self._mocap] = self.d.xpos[body] + self.d.xmat[body].reshape(3, 3) @ anchor
+                        self._mj.mj_step(self.m, self.d)
+                    return distance * s
+            else:
+                for c in self.d.contact[: self.d.ncon]:
+                    if self._probe_geom in (c.geom1, c.geom2) and c.dist < -cfg.slip_m / 3:
+                        return distance * s
+        return distance
 
     def _settle(self) -> None:
         n = int(self.config.settle_s / self.config.timestep_s)
@@ -267,25 +290,28 @@ class ArticulatedSimulator:
             self.d.mocap_pos[self._mocap] = start
             self.geom_contact(True)
             self._mj.mj_forward(self.m, self.d)
-            self._drive(start, interaction.direction, interaction.distance_m + r + 0.004)
+            went = self._drive(start, interaction.direction, interaction.distance_m + r + 0.004, None)
         else:
             self.d.mocap_pos[self._mocap] = p
             self.geom_contact(False)
             eq = self._eq.get(link) if link is not None else None
+            grasp = None
             if eq is not None:
                 self._mj.mj_forward(self.m, self.d)
                 R, x = self.d.xmat[body].reshape(3, 3), self.d.xpos[body]
-                self.m.eq_data[eq, 0:3] = R.T @ (p - x)
+                anchor = R.T @ (p - x)
+                self.m.eq_data[eq, 0:3] = anchor
                 self.m.eq_data[eq, 3:6] = 0.0
                 self.d.eq_active[eq] = 1
-            self._drive(p, interaction.direction, interaction.distance_m)
+                grasp = (body, anchor)
+            went = self._drive(p, interaction.direction, interaction.distance_m, grasp)
             if eq is not None:
                 self.d.eq_active[eq] = 0
         self._park()
         self._settle()
         after = self.joint_positions()
         delta = {k: after[k] - before[k] for k in after if abs(after[k] - before[k]) > 1e-4}
-        return InteractionResult(True, {"link": link, "joint_delta": delta})
+        return InteractionResult(True, {"link": link, "joint_delta": delta, "probe_travel_m": float(went)})
 
     def close(self) -> None:
         pass
