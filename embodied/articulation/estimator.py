@@ -186,22 +186,29 @@ def register_rigid(src: np.ndarray, tgt: np.ndarray, tgt_normals: np.ndarray, ta
         T[:3, 3] = ct - R @ cs
         starts.append(T)
     starts += list(inits or [])
+    if probe is not None:  # the probe's own displacement, as a pure translation
+        T = np.eye(4)
+        T[:3, 3] = probe[1] - probe[0]
+        starts.append(T)
+
+    def agrees(T) -> bool:
+        return probe is None or bool(np.linalg.norm(_transform(T, probe[0]) - probe[1]) <= probe_tol_m)
+
     est = reg.TransformationEstimationPointToPlane()
     coarse = []
     for T0 in starts:
         r = reg.registration_icp(s_c, t_c, 4 * tau_m, T0, est, reg.ICPConvergenceCriteria(max_iteration=15))
-        coarse.append((r.fitness, -r.inlier_rmse, r.transformation))
-    coarse.sort(key=lambda x: (x[0], x[1]), reverse=True)
+        T = np.asarray(r.transformation)
+        coarse.append((agrees(T), r.fitness, -r.inlier_rmse, T))
+    coarse.sort(key=lambda x: x[:3], reverse=True)
     refined = []
-    for _, _, T0 in coarse[:4]:
+    for *_, T0 in coarse[:4]:
         T1 = reg.registration_icp(s, t, 2 * tau_m, T0, est, reg.ICPConvergenceCriteria(max_iteration=30)).transformation
         r = reg.registration_icp(s, t, tau_m, T1, est, reg.ICPConvergenceCriteria(max_iteration=30))
         refined.append((np.asarray(r.transformation), float(r.fitness), float(r.inlier_rmse)))
     top = max(f for _, f, _ in refined)
     good = [x for x in refined if x[1] >= top - 0.05]
-    if probe is not None:
-        near = [x for x in good if np.linalg.norm(_transform(x[0], probe[0]) - probe[1]) <= probe_tol_m]
-        good = near or good
+    good = [x for x in good if agrees(x[0])] or good
     return min(good, key=lambda x: (round(rotation_angle_deg(x[0][:3, :3]) / 2.0), -x[1]))
 
 
@@ -320,9 +327,12 @@ class ArticulationEstimator:
             self.parts.append(part)
         T_now = T_rel @ T_before
         # old surface -> canonical; new surface: what the motion explains, plus what it revealed
-        tree_b = cKDTree(b_cloud.points)
-        back = _transform(invert_transform(T_rel), tgt)
-        explained = tree_b.query(back, distance_upper_bound=cfg.fit_tau_m)[0] < np.inf
+        # only the old-surface points the motion explains join the part (occlusion artefacts next to
+        # the part, such as a neighbour's edge it now hides, are candidates too but do not follow it)
+        tree_a = cKDTree(a_cloud.points)
+        src = src[tree_a.query(_transform(T_rel, src), distance_upper_bound=cfg.fit_tau_m)[0] < np.inf]
+        back = _transform(invert_transform(T_rel), tgt)  # explained: seen before, on the part's old surface
+        explained = cKDTree(src).query(back, distance_upper_bound=cfg.fit_tau_m)[0] < np.inf
         moved_new = tgt[explained]
         revealed = tgt[~explained]
         hull_pts = np.concatenate([moved_new, _transform(T_rel, src)])

@@ -108,8 +108,13 @@ def _mesh_geom(g: Geom, name: str, assets: dict[str, bytes]) -> str:
 
 
 def to_mjcf(model: ArticulatedModel, *, timestep_s: float = 0.002, gravity: bool = False,
-            probe_radius_m: float = 0.01) -> tuple[str, dict[str, bytes]]:
-    """(MJCF XML, {mesh file name: STL bytes}) of ``model`` plus the probe (a mocap sphere)."""
+            probe_radius_m: float = 0.01, min_damping: float = 2.0, min_friction: float = 0.5
+            ) -> tuple[str, dict[str, bytes]]:
+    """(MJCF XML, {mesh file name: STL bytes}) of ``model`` plus the probe (a mocap sphere).
+
+    Joint damping and dry friction are raised to at least ``min_damping`` / ``min_friction`` (URDFs
+    such as ReplicaCAD's ship 0.01), so a part comes to rest where the probe leaves it.
+    """
     assets: dict[str, bytes] = {}
     children: dict[str, list] = {}
     for j in model.joints:
@@ -137,9 +142,10 @@ def to_mjcf(model: ArticulatedModel, *, timestep_s: float = 0.002, gravity: bool
             kind = "slide" if joint.type == "prismatic" else "hinge"
             limited = np.isfinite(joint.lower) and np.isfinite(joint.upper)
             rng = f' range="{joint.lower:.9g} {joint.upper:.9g}"' if limited else ""
+            damping, friction = max(joint.damping, min_damping), max(joint.friction, min_friction)
             lines.append(f'{pad}  <joint name={quoteattr(joint.name)} type="{kind}" axis="{_f(joint.axis)}" '
-                         f'limited="{"true" if limited else "false"}"{rng} damping="{joint.damping:.6g}" '
-                         f'frictionloss="{joint.friction:.6g}" armature="0.01" solreflimit="0.004 1"/>')
+                         f'limited="{"true" if limited else "false"}"{rng} damping="{damping:.6g}" '
+                         f'frictionloss="{friction:.6g}" armature="0.01" solreflimit="0.004 1"/>')
         if depth > 1:
             lines.append(f"{pad}  {_inertial(lk)}")
         lines += [f"{pad}  {g}" for g in geoms(lk)]

@@ -257,4 +257,5 @@ def generate_object(seed: int, config: ObjectConfig = ObjectConfig(), kind: str 
                 _door(b, "door_left", D, -W / 2, 0.0, 0.0, zd1, "left")
                 _door(b, "door_right", D, 0.0, W / 2, 0.0, zd1, "right")
     return ArticulatedModel(f"{kind}-{seed}", b.links, b.joints, source=f"procedural:{kind}:{seed}",
-                            meta={"kind": kind, "seed": int(seed), "size_m": [float(W), float(D), float(H)]})
+                            meta={"kind": kind, "seed": int(seed), "size_m": [float(W), float(D), float(H)],
+                                  "front_yaw_rad": 0.0})

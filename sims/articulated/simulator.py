@@ -35,7 +35,7 @@ from sims.articulated.model import ArticulatedModel, PartTruth
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ArticulatedSimConfig", "ArticulatedSimulator", "look_at", "default_cameras"]
+__all__ = ["ArticulatedSimConfig", "ArticulatedSimulator", "look_at", "default_cameras", "front_yaw"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,30 @@ def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
     return make_transform(np.stack([x, y, z], axis=1), eye)
 
 
-def default_cameras(lo: np.ndarray, hi: np.ndarray, config: ArticulatedSimConfig) -> list[tuple[np.ndarray, CameraIntrinsics]]:
-    """Camera poses and intrinsics framing the box [lo, hi] from the front (+X), as ``config`` says."""
+def front_yaw(model: ArticulatedModel) -> float:
+    """Heading (rad, about +Z from +X) of the object's front: the side its movable parts sit on.
+
+    ``model.meta['front_yaw_rad']`` when the model states it (procedural objects: 0, they face +X).
+
+    The cameras of a setup face the object's front, as a person places them; this is a property of
+    the scene, not something the inference is told. The horizontal offset of the movable parts'
+    geometry from the centre of the object's bounding box is summed (parts weighted by area); no part: +X.
+    """
+    if "front_yaw_rad" in model.meta:
+        return float(model.meta["front_yaw_rad"])
+    lo, hi = model.bounds_m()
+    center = (lo + hi) / 2
+    total = np.zeros(2)
+    for part in model.parts_truth():
+        if part.mesh is not None and len(part.mesh.faces):
+            v = part.mesh.vertices.astype(np.float64)
+            total += (v.mean(0) - center)[:2] * max(float(np.ptp(v, axis=0).max()), 1e-3)
+    return float(np.arctan2(total[1], total[0])) if np.linalg.norm(total) > 1e-6 else 0.0
+
+
+def default_cameras(lo: np.ndarray, hi: np.ndarray, config: ArticulatedSimConfig, yaw_rad: float = 0.0
+                    ) -> list[tuple[np.ndarray, CameraIntrinsics]]:
+    """Camera poses and intrinsics framing the box [lo, hi] from the side at heading ``yaw_rad``."""
     K = CameraIntrinsics.from_hfov(config.width, config.height, config.hfov_deg)
     center = (lo + hi) / 2
     radius = 0.5 * float(np.linalg.norm(hi - lo)) * 1.25  # room for parts swinging out
@@ -105,7 +127,7 @@ def default_cameras(lo: np.ndarray, hi: np.ndarray, config: ArticulatedSimConfig
     dist = radius / np.sin(half_fov) * config.camera_distance_scale
     out = []
     for i in range(config.n_cameras):
-        yaw = np.deg2rad(config.camera_yaws_deg[i])
+        yaw = yaw_rad + np.deg2rad(config.camera_yaws_deg[i])
         elev = np.deg2rad(config.camera_elevation_deg + (25.0 if i == 3 else 0.0))
         d = np.array([np.cos(elev) * np.cos(yaw), np.cos(elev) * np.sin(yaw), np.sin(elev)])
         out.append((look_at(center + dist * d, center), K))
@@ -142,7 +164,7 @@ class ArticulatedSimulator:
         self._joints = {j.name: int(self.m.joint(j.name).qposadr[0]) for j in model.movable_joints}
         self._meshes = [lk.visual_mesh() for lk in model.links]
         lo, hi = model.bounds_m()
-        self.cameras = cameras if cameras is not None else default_cameras(lo, hi, config)
+        self.cameras = cameras if cameras is not None else default_cameras(lo, hi, config, front_yaw(model))
         if not 1 <= len(self.cameras) <= 4:
             raise ConfigError(f"1-4 cameras are supported, got {len(self.cameras)}")
         self._rng = np.random.default_rng(0)
@@ -179,10 +201,10 @@ class ArticulatedSimulator:
         return list(self._link_names)
 
     # ------------------------------------------------------------------ rendering
-    def _scene(self):
+    def _scene(self, poses: dict[str, np.ndarray] | None = None):
         from sims.raycast.scene import RoomInfo, Scene
 
-        poses = self.link_poses()
+        poses = poses if poses is not None else self.link_poses()
         verts, faces, rgb, inst, off = [], [], [], [], 0
         for i, (name, mesh) in enumerate(zip(self._link_names, self._meshes)):
             if mesh is None:
@@ -218,6 +240,45 @@ class ArticulatedSimulator:
         finally:
             renderer.close()
         return MultiView(tuple(views))
+
+    def observable_truth(self, fractions: tuple[float, ...] = (0.0, 0.5, 1.0), voxel_m: float = 0.005
+                         ) -> dict[str, np.ndarray]:
+        """Per movable joint: the points (N, 3) of its part that the cameras can see, in the canonical frame.
+
+        The part is posed (by forward kinematics, not physics) at each fraction of its range with every
+        other joint at rest, rendered from every camera, and the pixels showing its links carried back
+        to the canonical state; one point per ``voxel_m``. This is the geometry an agent could observe at
+        best, the reference of the visible-surface part IoU (evaluation only).
+        """
+        from sims.raycast.render import Renderer
+
+        from embodied.geometry import depth_to_world_points, invert_transform
+
+        rest = self.model.link_poses()
+        owner = self.model.rigid_groups()
+        out: dict[str, np.ndarray] = {}
+        for j in self.model.movable_joints:
+            lo, hi = (j.lower, j.upper) if np.isfinite(j.lower) and np.isfinite(j.upper) else (0.0, np.pi)
+            ids = [i for i, n in enumerate(self._link_names) if owner[n] == j.name]
+            pts = []
+            for f in fractions:
+                poses = self.model.link_poses({j.name: lo + f * (hi - lo)})
+                renderer = Renderer(self._scene(poses), max_depth_m=self.config.max_depth_m)
+                try:
+                    for T, K in self.cameras:
+                        fr = renderer.render(T, K)
+                        for i in ids:
+                            p, _ = depth_to_world_points(fr.depth, K.K, T, mask=fr.instance == i)
+                            back = rest[self._link_names[i]] @ invert_transform(poses[self._link_names[i]])
+                            pts.append(p @ back[:3, :3].T + back[:3, 3])
+                finally:
+                    renderer.close()
+            allp = np.concatenate(pts) if pts else np.zeros((0, 3))
+            if len(allp):
+                _, first = np.unique(np.floor(allp / voxel_m).astype(np.int64), axis=0, return_index=True)
+                allp = allp[np.sort(first)]
+            out[j.name] = allp
+        return out
 
     # ------------------------------------------------------------------ probing
     def _park(self) -> None:

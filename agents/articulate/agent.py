@@ -1,0 +1,230 @@
+"""Interaction policies for Structure from Action: where to act, which way, and when to stop.
+
+Both policies see only the agent's own model (:class:`embodied.articulation.ArticulationEstimator`:
+the fused cloud of the current state and the parts found so far) and the outcome of their own
+interactions.
+
+:class:`SfaAgent` scores candidate contact points on the current cloud:
+
+* **handles**: a point standing 1.2-6 cm proud of a surface facing the same way (the bar of a handle,
+  a knob) is where parts are meant to be moved from;
+* **not yet explained**: points on or near a found part, and points near an earlier interaction
+  that tried the same direction, are skipped;
+* **directions** are tried in order of how often furniture opens that way: pull along the outward
+  normal (drawers, side doors), pull up (lids, flaps), pull sideways (sliding doors), push in.
+
+When an interaction reveals a new part, the next one continues that part's motion along its estimated
+joint (the tangent of the arc for a revolute part, the axis for a prismatic one), which reveals more of
+its range and of its inside (a drawer's interior) and refines the joint. The agent stops after
+``budget`` interactions or ``patience`` interactions in a row that moved nothing.
+
+:class:`RandomInteractionAgent` is the baseline: a random visible point, push or pull, along the normal,
+against it, or in a random direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from embodied.articulation.estimator import ArticulationEstimator, UpdateReport
+from embodied.articulation.fusion import voxel_downsample
+from embodied.articulation.types import Interaction
+from embodied.errors import ConfigError
+
+__all__ = ["SfaAgentConfig", "SfaAgent", "RandomInteractionAgent", "handle_scores"]
+
+_DIRECTIONS = (("pull", "normal", 1.0), ("pull", "up", 0.6), ("pull", "side+", 0.45), ("pull", "side-", 0.45),
+               ("push", "in", 0.3))
+
+
+@dataclass(frozen=True)
+class SfaAgentConfig:
+    """Settings of :class:`SfaAgent` (metres).
+
+    Attributes:
+        budget: most interactions per object; patience: stop after this many in a row that moved nothing.
+        distance_m: how far each push or pull goes.
+        extend: interactions that continue a newly found part along its joint.
+        candidate_voxel_m: spacing of candidate contact points.
+        handle_radius_m: neighbourhood of the handle test; tried_radius_m: an earlier attempt this close
+            with the same direction rules a candidate out; part_margin_m: so does the bounding box of a found part (in its frame) grown by this.
+        seed: breaks ties between equal candidates.
+    """
+
+    budget: int = 10
+    patience: int = 3
+    distance_m: float = 0.15
+    extend: int = 2
+    candidate_voxel_m: float = 0.012
+    handle_radius_m: float = 0.05
+    tried_radius_m: float = 0.08
+    part_margin_m: float = 0.04
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.budget < 1 or self.patience < 1 or self.extend < 0:
+            raise ConfigError("budget and patience must be >= 1, extend >= 0")
+        if not 0 < self.distance_m <= 1:
+            raise ConfigError("distance_m must be in (0, 1]")
+
+
+def handle_scores(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray, cloud_normals: np.ndarray,
+                  radius_m: float = 0.05) -> np.ndarray:
+    """(N,) fraction of each point's neighbours (within ``radius_m`` in the cloud) lying 1.2-6 cm behind it
+    on a surface that faces the same way: near 1 on the bar of a handle, 0 on a flat panel or an edge."""
+    tree = cKDTree(cloud_pts)
+    out = np.zeros(len(points))
+    for i, nb in enumerate(tree.query_ball_point(points, radius_m)):
+        if len(nb) < 5:
+            continue
+        nb = np.asarray(nb)
+        depth = (points[i] - cloud_pts[nb]) @ normals[i]
+        same = cloud_normals[nb] @ normals[i] > 0.8
+        out[i] = np.mean(same & (depth > 0.012) & (depth < 0.06))
+    return out
+
+
+def _tangent(normal: np.ndarray) -> np.ndarray:
+    t = np.cross([0.0, 0.0, 1.0], normal)
+    if np.linalg.norm(t) < 1e-6:
+        t = np.array([0.0, 1.0, 0.0])
+    return t / np.linalg.norm(t)
+
+
+def _direction(name: str, normal: np.ndarray) -> np.ndarray:
+    if name == "normal":
+        return normal
+    if name == "in":
+        return -normal
+    if name == "up":
+        return np.array([0.0, 0.0, 1.0])
+    t = _tangent(normal)
+    return t if name == "side+" else -t
+
+
+@dataclass
+class _State:
+    steps: int = 0
+    misses: int = 0
+    tried: list[tuple[np.ndarray, str]] = field(default_factory=list)
+    queue: list[Interaction] = field(default_factory=list)
+    extended: dict[int, int] = field(default_factory=dict)
+
+
+class SfaAgent:
+    """The Structure-from-Action interaction policy (see the module docstring)."""
+
+    def __init__(self, config: SfaAgentConfig = SfaAgentConfig()) -> None:
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self._s = _State()
+        self._rng = np.random.default_rng(self.config.seed)
+
+    @property
+    def done(self) -> bool:
+        return self._s.steps >= self.config.budget or self._s.misses >= self.config.patience
+
+    def act(self, est: ArticulationEstimator) -> Interaction | None:
+        """The next interaction, or None to stop."""
+        if self.done:
+            return None
+        if self._s.queue:
+            return self._s.queue.pop(0)
+        cfg = self.config
+        cloud = est.cloud
+        keep = voxel_downsample(cloud.points, cfg.candidate_voxel_m)
+        pts, nrm = cloud.points[keep], cloud.normals[keep]
+        ok = nrm[:, 2] > -0.5  # the probe comes from the cameras' side, not from below
+        for part in est.parts:  # skip what is explained: the box of each found part, in its own frame
+            if len(part.points):
+                T_inv = np.linalg.inv(part.T_current)
+                local = pts @ T_inv[:3, :3].T + T_inv[:3, 3]
+                lo, hi = part.points.min(0) - cfg.part_margin_m, part.points.max(0) + cfg.part_margin_m
+                ok &= ~np.all((local >= lo) & (local <= hi), axis=1)
+        if not ok.any():
+            return None
+        pts, nrm = pts[ok], nrm[ok]
+        handle = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
+        best, best_score = None, -np.inf
+        jitter = self._rng.random(len(pts)) * 1e-3
+        for kind, dname, prior in _DIRECTIONS:
+            if dname == "up":
+                usable = np.abs(nrm[:, 2]) < 0.7
+            else:
+                usable = np.ones(len(pts), bool)
+            for p, d in self._s.tried:
+                if d == dname:
+                    usable &= np.linalg.norm(pts - p, axis=1) > cfg.tried_radius_m
+            if not usable.any():
+                continue
+            score = np.where(usable, prior * (0.2 + handle) + jitter, -np.inf)
+            i = int(np.argmax(score))
+            if score[i] > best_score:
+                best_score = score[i]
+                best = Interaction(kind, pts[i], _direction(dname, nrm[i]), nrm[i], cfg.distance_m)
+                best_name = dname
+        if best is None:
+            return None
+        self._s.tried.append((best.point_m, best_name))
+        return best
+
+    def feedback(self, interaction: Interaction, touched: bool, report: UpdateReport,
+                 est: ArticulationEstimator) -> None:
+        """Learn from the outcome: count misses, and queue the continuation of a newly found part."""
+        self._s.steps += 1
+        self._s.misses = 0 if report.moved else self._s.misses + 1
+        if report.moved and report.part is not None:
+            n = self._s.extended.get(report.part, -1) + 1 if not report.new_part else 0
+            self._s.extended[report.part] = n
+            nxt = self._continue(est.parts[report.part], interaction) if n < self.config.extend else None
+            self._s.queue = [nxt] if nxt is not None else []
+
+    def _continue(self, part, interaction: Interaction) -> Interaction | None:
+        j = part.joint
+        if j is None:
+            return None
+        prev = part.motions[-2] if len(part.motions) > 1 else np.eye(4)
+        T = part.T_current @ np.linalg.inv(prev)  # what the last interaction did to the part
+        p = T[:3, :3] @ interaction.point_m + T[:3, 3]
+        moved = p - interaction.point_m
+        if j.type == "prismatic":
+            d = j.axis * (1.0 if moved @ j.axis >= 0 else -1.0)
+        else:
+            d = np.cross(j.axis, p - j.pivot_m)
+            if np.linalg.norm(d) < 1e-6:
+                return None
+            d = d / np.linalg.norm(d) * (1.0 if d @ moved >= 0 else -1.0)
+        n = T[:3, :3] @ interaction.normal
+        return Interaction("pull" if interaction.kind == "pull" else "push", p, d, n, interaction.distance_m)
+
+
+class RandomInteractionAgent:
+    """Baseline: a random point of the current cloud, push or pull, along the normal, against it or anywhere."""
+
+    def __init__(self, config: SfaAgentConfig = SfaAgentConfig()) -> None:
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self._rng = np.random.default_rng(self.config.seed)
+        self._steps = 0
+
+    def act(self, est: ArticulationEstimator) -> Interaction | None:
+        if self._steps >= self.config.budget:
+            return None
+        cloud = est.cloud
+        i = int(self._rng.integers(len(cloud)))
+        n = cloud.normals[i]
+        choice = int(self._rng.integers(3))
+        d = n if choice == 0 else -n if choice == 1 else self._rng.normal(size=3)
+        kind = "pull" if self._rng.random() < 0.5 else "push"
+        return Interaction(kind, cloud.points[i], d, n, self.config.distance_m)
+
+    def feedback(self, interaction: Interaction, touched: bool, report: UpdateReport,
+                 est: ArticulationEstimator) -> None:
+        self._steps += 1
