@@ -365,6 +365,10 @@ class ArticulationEstimator:
         return best if frac_best >= self.config.match_fraction else None
 
     def _absorb_static(self, pts: np.ndarray) -> None:
+        """Revealed static surfaces (a carcass's inside) join the base, within the base's first extent
+        (what a moving part reveals outside it, such as a drawer side it failed to claim, does not)."""
+        lo, hi = self.canonical_cloud0.points.min(0), self.canonical_cloud0.points.max(0)
+        pts = pts[np.all((pts >= lo) & (pts <= hi), axis=1)] if len(pts) else pts
         if len(pts):
             allp = np.concatenate([self.base_points, pts])
             self.base_points = allp[voxel_downsample(allp, self.config.voxel_m)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from embodied import __version__
+from embodied.cli.articulate import articulate
 from embodied.cli.clip_cmds import clip
 from embodied.cli.data import data
 from embodied.cli.data_assets import ingest, render
@@ -37,7 +38,7 @@ def cli(verbose: int) -> None:
 
 data.add_command(ingest)
 data.add_command(render)
-for _command in (info, clip, sim, nav, report, graph, rearrange, data):
+for _command in (info, clip, sim, nav, report, graph, rearrange, articulate, data):
     cli.add_command(_command)
 
 
