@@ -55,7 +55,7 @@ class SfaAgentConfig:
     """
 
     budget: int = 10
-    patience: int = 3
+    patience: int = 4
     distance_m: float = 0.15
     extend: int = 2
     candidate_voxel_m: float = 0.012
@@ -72,19 +72,28 @@ class SfaAgentConfig:
 
 
 def handle_scores(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray, cloud_normals: np.ndarray,
-                  radius_m: float = 0.05) -> np.ndarray:
-    """(N,) fraction of each point's neighbours (within ``radius_m`` in the cloud) lying 1.2-6 cm behind it
-    on a surface that faces the same way: near 1 on the bar of a handle, 0 on a flat panel or an edge."""
+                  radius_m: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Handle-likeness and surface normal of each candidate point (N, 3) against the cloud.
+
+    Returns (score (N,), normal (N, 3)): the score is the fraction of the point's neighbours (within
+    ``radius_m``) lying 1.2-6 cm behind it on a surface facing the same way (near 1 on the bar of a handle,
+    0 on a flat panel or an edge); the normal is the mean normal of those neighbours when there are any
+    (the panel a handle sits on, which is the direction it opens along), else the point's own.
+    """
     tree = cKDTree(cloud_pts)
-    out = np.zeros(len(points))
+    score = np.zeros(len(points))
+    smooth = normals.copy()
     for i, nb in enumerate(tree.query_ball_point(points, radius_m)):
         if len(nb) < 5:
             continue
         nb = np.asarray(nb)
         depth = (points[i] - cloud_pts[nb]) @ normals[i]
-        same = cloud_normals[nb] @ normals[i] > 0.8
-        out[i] = np.mean(same & (depth > 0.012) & (depth < 0.06))
-    return out
+        behind = (cloud_normals[nb] @ normals[i] > 0.8) & (depth > 0.012) & (depth < 0.06)
+        score[i] = np.mean(behind)
+        if behind.any():
+            n = cloud_normals[nb[behind]].mean(0)
+            smooth[i] = n / np.linalg.norm(n)
+    return score, smooth
 
 
 def _tangent(normal: np.ndarray) -> np.ndarray:
@@ -110,8 +119,9 @@ class _State:
     steps: int = 0
     misses: int = 0
     tried: list[tuple[np.ndarray, str]] = field(default_factory=list)
-    queue: list[Interaction] = field(default_factory=list)
+    queue: list[tuple[str, Interaction]] = field(default_factory=list)  # (why, interaction)
     extended: dict[int, int] = field(default_factory=dict)
+    last: tuple[str, float] = ("explore", 0.0)  # why the last interaction was chosen, its handle score
 
 
 class SfaAgent:
@@ -134,7 +144,9 @@ class SfaAgent:
         if self.done:
             return None
         if self._s.queue:
-            return self._s.queue.pop(0)
+            why, inter = self._s.queue.pop(0)
+            self._s.last = (why, self._s.last[1])
+            return inter
         cfg = self.config
         cloud = est.cloud
         keep = voxel_downsample(cloud.points, cfg.candidate_voxel_m)
@@ -149,14 +161,11 @@ class SfaAgent:
         if not ok.any():
             return None
         pts, nrm = pts[ok], nrm[ok]
-        handle = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
-        best, best_score = None, -np.inf
+        handle, nrm = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
+        best, best_score, best_name, best_handle = None, -np.inf, "", 0.0
         jitter = self._rng.random(len(pts)) * 1e-3
         for kind, dname, prior in _DIRECTIONS:
-            if dname == "up":
-                usable = np.abs(nrm[:, 2]) < 0.7
-            else:
-                usable = np.ones(len(pts), bool)
+            usable = np.abs(nrm[:, 2]) < 0.7 if dname == "up" else np.ones(len(pts), bool)
             for p, d in self._s.tried:
                 if d == dname:
                     usable &= np.linalg.norm(pts - p, axis=1) > cfg.tried_radius_m
@@ -165,24 +174,42 @@ class SfaAgent:
             score = np.where(usable, prior * (0.2 + handle) + jitter, -np.inf)
             i = int(np.argmax(score))
             if score[i] > best_score:
-                best_score = score[i]
+                best_score, best_name, best_handle = score[i], dname, float(handle[i])
                 best = Interaction(kind, pts[i], _direction(dname, nrm[i]), nrm[i], cfg.distance_m)
-                best_name = dname
         if best is None:
             return None
         self._s.tried.append((best.point_m, best_name))
+        self._s.last = ("explore", best_handle)
         return best
 
     def feedback(self, interaction: Interaction, touched: bool, report: UpdateReport,
                  est: ArticulationEstimator) -> None:
-        """Learn from the outcome: count misses, and queue the continuation of a newly found part."""
+        """Learn from the outcome.
+
+        A part that moved is continued along its joint (``extend`` times). An exploratory pull at a
+        handle, or one that stirred something, that revealed no part is retried at the same place in the
+        next two directions (a lid's handle opens upwards, a sliding door's sideways). Misses (nothing
+        found) count towards ``patience``; a continuation that no longer moves its part (a limit) does not.
+        """
         self._s.steps += 1
-        self._s.misses = 0 if report.moved else self._s.misses + 1
+        why, handle = self._s.last
         if report.moved and report.part is not None:
-            n = self._s.extended.get(report.part, -1) + 1 if not report.new_part else 0
+            self._s.misses = 0
+            n = 0 if report.new_part else self._s.extended.get(report.part, 0) + 1
             self._s.extended[report.part] = n
             nxt = self._continue(est.parts[report.part], interaction) if n < self.config.extend else None
-            self._s.queue = [nxt] if nxt is not None else []
+            self._s.queue = [("continue", nxt)] if nxt is not None else []
+            return
+        if why == "continue":
+            return
+        self._s.misses += 1
+        stirred = report.reason not in ("nothing moved", "only scattered changes", "")
+        if why == "explore" and touched and (stirred or handle >= 0.3):
+            n = interaction.normal
+            names = [d for _, d, _ in _DIRECTIONS[1:4] if d != "up" or abs(n[2]) < 0.7][:2]
+            self._s.queue = [("retry", Interaction("pull", interaction.point_m, _direction(d, n), n,
+                                                   interaction.distance_m)) for d in names]
+            self._s.tried += [(interaction.point_m, d) for d in names]
 
     def _continue(self, part, interaction: Interaction) -> Interaction | None:
         j = part.joint

@@ -5,10 +5,12 @@ the canonical (initial) frame, its motion history and its joint. ``update(before
 takes the views before and after one interaction:
 
 1. **Change**: the cameras do not move, so a pixel whose depth changed by more than ``change_tau_m`` in
-   its own view marks a candidate; a candidate that another view of the other state still sees at the
-   same place (within the tolerance) is static and dropped (it was merely occluded or revealed).
-   Before-candidates cluster (``cluster_radius_m``); the cluster nearest the probe point is the part's
-   old surface, the after-candidates its new surface (plus surfaces the motion revealed).
+   its own view marks a candidate. A candidate that some view of the other moment still sees in place
+   is static and dropped; one that some view of the other moment sees *past* (free space where it was)
+   has moved (before) or arrived (after); one that every view of the other moment sees something nearer
+   than is occluded there (before: a static surface the part now hides; after: a surface the motion
+   revealed). Moved before-points cluster (``cluster_radius_m``); the clusters near the probe point are
+   the part's old surface, the arrived after-points its new surface.
 2. **Motion**: Open3D point-to-plane ICP from the old surface onto the new one, started from the
    centroid alignment under a fan of rotations about the world axes (parts of furniture turn about
    axis-aligned hinges; ICP refines any other axis), coarse to fine; the best fitness wins.
@@ -39,7 +41,7 @@ from embodied.geometry import invert_transform, project_points
 log = logging.getLogger(__name__)
 
 __all__ = ["EstimatorConfig", "DiscoveredPart", "UpdateReport", "ArticulationEstimator", "register_rigid",
-           "changed_candidates", "consistent_with_views"]
+           "changed_candidates", "view_evidence"]
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,15 @@ class UpdateReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def consistent_with_views(points: np.ndarray, mv: MultiView, tau_m: float) -> np.ndarray:
-    """(N,) bool: some view of ``mv`` sees a surface within ``tau_m`` of each point's depth."""
-    out = np.zeros(len(points), bool)
+def view_evidence(points: np.ndarray, mv: MultiView, tau_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """What the views of ``mv`` say about each point (N, 3): (consistent (N,), seen_through (N,)).
+
+    consistent: some view sees a surface within ``tau_m`` of the point's depth (it is there).
+    seen_through: some view sees past it (a farther surface, or nothing) along its ray (it is not there).
+    A point neither consistent nor seen through is occluded in every view: nothing is known of it.
+    """
+    here = np.zeros(len(points), bool)
+    past = np.zeros(len(points), bool)
     for v in mv.views:
         uv, z = project_points(points, v.intrinsics.K, v.T_world_cam)
         H, W = v.depth.shape
@@ -111,13 +119,20 @@ def consistent_with_views(points: np.ndarray, mv: MultiView, tau_m: float) -> np
             inside = (z > 0) & (u >= 0) & (u < W) & (r >= 0) & (r < H)
         idx = np.flatnonzero(inside)
         d = v.depth[r[idx].astype(int), u[idx].astype(int)]
-        out[idx] |= (d > 0) & (np.abs(d - z[idx]) < tau_m)
-    return out
+        here[idx] |= (d > 0) & (np.abs(d - z[idx]) < tau_m)
+        past[idx] |= (d == 0) | (d > z[idx] + tau_m)
+    return here, past
 
 
-def changed_candidates(cloud: Cloud, own: MultiView, other: MultiView, tau_m: float) -> np.ndarray:
-    """(N,) bool: points of ``cloud`` (fused from ``own``) whose pixel changed in ``other`` and that no view
-    of ``other`` still sees in place."""
+def changed_candidates(cloud: Cloud, own: MultiView, other: MultiView, tau_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points of ``cloud`` (fused from ``own``) that the other moment contradicts.
+
+    Returns (gone (N,), hidden (N,)) bool masks over points whose pixel changed in ``other`` and that
+    no view of ``other`` still sees in place: ``gone`` when some view of ``other`` sees past the point
+    (space is free where it was: it moved, or, for the later moment, it arrived), ``hidden`` when every
+    view of ``other`` sees something nearer (it was occluded there: for the earlier moment an occluded
+    static surface; for the later one, a surface the motion revealed).
+    """
     changed = np.zeros(len(cloud), bool)
     for i, (a, b) in enumerate(zip(own.views, other.views)):
         sel = np.flatnonzero(cloud.view == i)
@@ -125,8 +140,12 @@ def changed_candidates(cloud: Cloud, own: MultiView, other: MultiView, tau_m: fl
         db = b.depth.reshape(-1)[cloud.pixel[sel]]
         changed[sel] = (db == 0) | (np.abs(db - da) > tau_m)
     idx = np.flatnonzero(changed)
-    changed[idx] = ~consistent_with_views(cloud.points[idx], other, tau_m)
-    return changed
+    here, past = view_evidence(cloud.points[idx], other, tau_m)
+    gone = np.zeros(len(cloud), bool)
+    hidden = np.zeros(len(cloud), bool)
+    gone[idx] = ~here & past
+    hidden[idx] = ~here & ~past
+    return gone, hidden
 
 
 def _clusters(points: np.ndarray, radius_m: float) -> np.ndarray:
@@ -264,8 +283,9 @@ class ArticulationEstimator:
         a_cloud = fuse_views(after, cfg.voxel_m)
         self._last_views, self._last_cloud = after, a_cloud
         t1 = time.perf_counter()
-        cb = np.flatnonzero(changed_candidates(b_cloud, before, after, cfg.change_tau_m))
-        ca = np.flatnonzero(changed_candidates(a_cloud, after, before, cfg.change_tau_m))
+        cb = np.flatnonzero(changed_candidates(b_cloud, before, after, cfg.change_tau_m)[0])  # the old surface
+        arrived, revealed_mask = changed_candidates(a_cloud, after, before, cfg.change_tau_m)
+        ca = np.flatnonzero(arrived)  # the new surface, where space was free before
         rep = UpdateReport(False, n_changed=int(len(cb) + len(ca)))
         t2 = time.perf_counter()
         rep.seconds = {"fusion": t1 - t0, "change": t2 - t1}
@@ -319,7 +339,7 @@ class ArticulationEstimator:
         if rep.translation_m < 2 * cfg.fit_tau_m and rep.angle_deg < cfg.min_angle_deg:
             rep.reason = "moved too little to tell"
             return rep
-        part = self._match(src)
+        part = self._match(src, None if interaction is None else interaction.point_m)
         T_before = part.T_current if part is not None else np.eye(4)
         new = part is None
         if new:
@@ -334,8 +354,8 @@ class ArticulationEstimator:
         back = _transform(invert_transform(T_rel), tgt)  # explained: seen before, on the part's old surface
         explained = cKDTree(src).query(back, distance_upper_bound=cfg.fit_tau_m)[0] < np.inf
         moved_new = tgt[explained]
-        revealed = tgt[~explained]
-        hull_pts = np.concatenate([moved_new, _transform(T_rel, src)])
+        revealed = np.concatenate([tgt[~explained], a_cloud.points[revealed_mask]])
+        hull_pts = np.concatenate([src, moved_new, _transform(T_rel, src)])  # the volume the part swept
         inside = _inside_hull(revealed, hull_pts[:: max(1, len(hull_pts) // 1500)], 0.01)
         canon = np.concatenate([_transform(invert_transform(T_before), src),
                                 _transform(invert_transform(T_now), moved_new),
@@ -353,16 +373,19 @@ class ArticulationEstimator:
         rep.seconds["total"] = time.perf_counter() - t0
         return rep
 
-    def _match(self, src: np.ndarray) -> DiscoveredPart | None:
-        best, frac_best = None, 0.0
+    def _match(self, src: np.ndarray, probe_point: np.ndarray | None) -> DiscoveredPart | None:
+        """The known part the moved points belong to: enough of them lie on its current surface; among
+        several, the one the probe touched (nearest to the probe point), else the best overlap."""
+        scored = []
         for p in self.parts:
             if not len(p.points):
                 continue
-            cur = _transform(p.T_current, p.points)
-            frac = float(np.mean(cKDTree(cur).query(src, distance_upper_bound=2 * self.config.fit_tau_m)[0] < np.inf))
-            if frac > frac_best:
-                best, frac_best = p, frac
-        return best if frac_best >= self.config.match_fraction else None
+            tree = cKDTree(_transform(p.T_current, p.points))
+            frac = float(np.mean(tree.query(src, distance_upper_bound=2 * self.config.fit_tau_m)[0] < np.inf))
+            if frac >= self.config.match_fraction:
+                gap = float(tree.query(probe_point)[0]) if probe_point is not None else np.inf
+                scored.append((gap if gap < 0.05 else np.inf, -frac, p.index))
+        return self.parts[min(scored)[2]] if scored else None
 
     def _absorb_static(self, pts: np.ndarray) -> None:
         """Revealed static surfaces (a carcass's inside) join the base, within the base's first extent

@@ -88,7 +88,9 @@ def _mesh_geom(g: Geom, name: str, assets: dict[str, bytes]) -> str:
 
     v = np.asarray(g.vertices, np.float64)
     hull = trimesh.Trimesh(v, np.asarray(g.faces), process=False).convex_hull if len(v) >= 4 else None
-    if hull is None or hull.volume < 1e-8:
+    with np.errstate(invalid="ignore", divide="ignore"):  # a flat hull's centre of mass divides by 0
+        flat = hull is None or not hull.volume >= 1e-8
+    if flat:
         c = v.mean(0)
         _, _, vt = np.linalg.svd(v - c, full_matrices=False)
         if np.linalg.det(vt) < 0:

@@ -326,7 +326,26 @@ class ArticulatedSimulator:
                 for c in self.d.contact[: self.d.ncon]:
                     if self._probe_geom in (c.geom1, c.geom2) and c.dist < -cfg.slip_m / 3:
                         return distance * s
+        if grasp is not None:  # hold on until the part is at rest too, or it coasts on once let go
+            for i in range(int(cfg.settle_s / cfg.timestep_s)):
+                self._mj.mj_step(self.m, self.d)
+                if i > 20 and float(np.abs(self.d.qvel).max(initial=0.0)) < 1e-4:
+                    break
         return distance
+
+    def _back_off(self, direction: np.ndarray) -> None:
+        """Withdraw a pushing probe along ``direction`` at a tenth of its speed until it touches nothing.
+
+        Parked at once, it would release a part pressed against its joint limit in one step, and the
+        limit would fling the part back out by centimetres; unloaded slowly, the part stays at the limit.
+        """
+        cfg = self.config
+        step = np.asarray(direction, np.float64) * (cfg.probe_speed_m_s / 10 * cfg.timestep_s)
+        for _ in range(int(np.ceil(2 * cfg.slip_m / np.linalg.norm(step)))):
+            if not any(self._probe_geom in (c.geom1, c.geom2) for c in self.d.contact[: self.d.ncon]):
+                return
+            self.d.mocap_pos[self._mocap] = self.d.mocap_pos[self._mocap] + step
+            self._mj.mj_step(self.m, self.d)
 
     def _settle(self) -> None:
         n = int(self.config.settle_s / self.config.timestep_s)
@@ -352,6 +371,7 @@ class ArticulatedSimulator:
             self.geom_contact(True)
             self._mj.mj_forward(self.m, self.d)
             went = self._drive(start, interaction.direction, interaction.distance_m + r + 0.004, None)
+            self._back_off(-interaction.direction)
         else:
             self.d.mocap_pos[self._mocap] = p
             self.geom_contact(False)

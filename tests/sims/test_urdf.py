@@ -228,7 +228,7 @@ def test_tiny_model(tiny):
     assert model.link("base").mass_kg == pytest.approx(3.5) and model.link("arm").mass_kg is None
     hinge, spin = model.joints
     assert hinge.axis == pytest.approx([0.0, 0.0, 1.0])
-    assert (hinge.lower, hinge.upper, hinge.damping, hinge.friction) == pytest.approx((-1.0, 1.5, 0.7, 0.5))
+    assert (hinge.lower, hinge.upper, hinge.damping, hinge.friction) == pytest.approx((-1.0, 1.5, 0.7, 1.0))  # friction: the model default
     assert spin.axis == pytest.approx([1.0, 0.0, 0.0]) and (spin.lower, spin.upper) == (-np.inf, np.inf)
 
 
