@@ -47,26 +47,36 @@ class SfaAgentConfig:
     Attributes:
         budget: most interactions per object; patience: stop after this many in a row that moved nothing.
         distance_m: how far each push or pull goes.
-        extend: interactions that continue a newly found part along its joint.
+        extend, extend_revolute: interactions that continue a newly found prismatic / revolute part along
+            its joint, each ``extend_distance_m`` (a door must swing further than a drawer slides before
+            its inside shows).
         candidate_voxel_m: spacing of candidate contact points.
         handle_radius_m: neighbourhood of the handle test; tried_radius_m: an earlier attempt this close
             with the same direction rules a candidate out; part_margin_m: so does the bounding box of a found part (in its frame) grown by this.
+        low_first: how much lower candidates are preferred (0: not at all; 0.4: the top scores 40 % less),
+            since an opened part hides the places below it from cameras looking down.
+        retry_handle: an exploratory pull at a point with at least this handle score that moves nothing is
+            retried there in the next two directions.
         seed: breaks ties between equal candidates.
     """
 
     budget: int = 10
     patience: int = 4
     distance_m: float = 0.15
-    extend: int = 2
+    extend: int = 1
+    extend_revolute: int = 2
+    extend_distance_m: float = 0.25
     candidate_voxel_m: float = 0.012
     handle_radius_m: float = 0.05
     tried_radius_m: float = 0.08
     part_margin_m: float = 0.04
+    low_first: float = 0.4
+    retry_handle: float = 0.15
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.budget < 1 or self.patience < 1 or self.extend < 0:
-            raise ConfigError("budget and patience must be >= 1, extend >= 0")
+        if self.budget < 1 or self.patience < 1 or min(self.extend, self.extend_revolute) < 0:
+            raise ConfigError("budget and patience must be >= 1, extend and extend_revolute >= 0")
         if not 0 < self.distance_m <= 1:
             raise ConfigError("distance_m must be in (0, 1]")
 
@@ -76,8 +86,9 @@ def handle_scores(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray
     """Handle-likeness and surface normal of each candidate point (N, 3) against the cloud.
 
     Returns (score (N,), normal (N, 3)): the score is the fraction of the point's neighbours (within
-    ``radius_m``) lying 1.2-6 cm behind it on a surface facing the same way (near 1 on the bar of a handle,
-    0 on a flat panel or an edge); the normal is the mean normal of those neighbours when there are any
+    ``radius_m``) lying 1.2-6 cm behind it on a surface facing the same way, times how evenly that surface
+    surrounds it (near 1 on the bar of a handle; 0 on a flat panel; low on an edge, which has the surface
+    behind it on one side only); the normal is the mean normal of those neighbours when there are any
     (the panel a handle sits on, which is the direction it opens along), else the point's own.
     """
     tree = cKDTree(cloud_pts)
@@ -88,9 +99,13 @@ def handle_scores(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray
             continue
         nb = np.asarray(nb)
         depth = (points[i] - cloud_pts[nb]) @ normals[i]
-        behind = (cloud_normals[nb] @ normals[i] > 0.8) & (depth > 0.012) & (depth < 0.06)
-        score[i] = np.mean(behind)
+        behind = (cloud_normals[nb] @ normals[i] > 0.95) & (depth > 0.012) & (depth < 0.06)
         if behind.any():
+            # a handle stands on its panel: the surface behind it surrounds it (an edge has it on one side)
+            off = cloud_pts[nb[behind]] - points[i]
+            off -= np.outer(off @ normals[i], normals[i])
+            surround = 1.0 - min(1.0, float(np.linalg.norm(off.mean(0))) / (0.5 * radius_m))
+            score[i] = np.mean(behind) * surround
             n = cloud_normals[nb[behind]].mean(0)
             smooth[i] = n / np.linalg.norm(n)
     return score, smooth
@@ -146,6 +161,11 @@ class SfaAgent:
         if self._s.queue:
             why, inter = self._s.queue.pop(0)
             self._s.last = (why, self._s.last[1])
+            if why == "retry":  # the place may have shifted a little: probe the surface that is there now
+                d, i = cKDTree(est.cloud.points).query(inter.point_m)
+                if d < 0.03:
+                    inter = Interaction(inter.kind, est.cloud.points[i], inter.direction, inter.normal,
+                                        inter.distance_m)
             return inter
         cfg = self.config
         cloud = est.cloud
@@ -164,6 +184,9 @@ class SfaAgent:
         handle, nrm = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
         best, best_score, best_name, best_handle = None, -np.inf, "", 0.0
         jitter = self._rng.random(len(pts)) * 1e-3
+        # lower places first: an opened drawer hides the handles below it from cameras looking down
+        z = pts[:, 2]
+        low = 1.0 - cfg.low_first * (z - z.min()) / max(float(np.ptp(z)), 1e-6)
         for kind, dname, prior in _DIRECTIONS:
             usable = np.abs(nrm[:, 2]) < 0.7 if dname == "up" else np.ones(len(pts), bool)
             for p, d in self._s.tried:
@@ -171,7 +194,7 @@ class SfaAgent:
                     usable &= np.linalg.norm(pts - p, axis=1) > cfg.tried_radius_m
             if not usable.any():
                 continue
-            score = np.where(usable, prior * (0.2 + handle) + jitter, -np.inf)
+            score = np.where(usable, prior * (0.2 + handle) * low + jitter, -np.inf)
             i = int(np.argmax(score))
             if score[i] > best_score:
                 best_score, best_name, best_handle = score[i], dname, float(handle[i])
@@ -197,14 +220,17 @@ class SfaAgent:
             self._s.misses = 0
             n = 0 if report.new_part else self._s.extended.get(report.part, 0) + 1
             self._s.extended[report.part] = n
-            nxt = self._continue(est.parts[report.part], interaction) if n < self.config.extend else None
+            part = est.parts[report.part]
+            limit = self.config.extend_revolute if part.joint is not None and part.joint.type == "revolute" \
+                else self.config.extend
+            nxt = self._continue(part, interaction) if n < limit else None
             self._s.queue = [("continue", nxt)] if nxt is not None else []
             return
         if why == "continue":
             return
         self._s.misses += 1
         stirred = report.reason not in ("nothing moved", "only scattered changes", "")
-        if why == "explore" and touched and (stirred or handle >= 0.3):
+        if why == "explore" and touched and (stirred or handle >= self.config.retry_handle):
             n = interaction.normal
             names = [d for _, d, _ in _DIRECTIONS[1:4] if d != "up" or abs(n[2]) < 0.7][:2]
             self._s.queue = [("retry", Interaction("pull", interaction.point_m, _direction(d, n), n,
@@ -227,7 +253,7 @@ class SfaAgent:
                 return None
             d = d / np.linalg.norm(d) * (1.0 if d @ moved >= 0 else -1.0)
         n = T[:3, :3] @ interaction.normal
-        return Interaction("pull" if interaction.kind == "pull" else "push", p, d, n, interaction.distance_m)
+        return Interaction("pull" if interaction.kind == "pull" else "push", p, d, n, self.config.extend_distance_m)
 
 
 class RandomInteractionAgent:

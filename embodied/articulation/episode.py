@@ -36,7 +36,7 @@ def run_articulation_episode(sim: Any, agent: Any, *, config: EstimatorConfig = 
         res = sim.interact(inter)
         obs = sim.observe()
         t1 = time.perf_counter()
-        rep = est.update(obs, inter)
+        rep = est.update(obs, inter, travel_m=res.travel_m)
         t2 = time.perf_counter()
         agent.feedback(inter, res.touched, rep, est)
         log.append({"step": k, "interaction": inter.to_dict(), "touched": res.touched, "report": rep.to_dict(),

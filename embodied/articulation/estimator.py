@@ -271,9 +271,13 @@ class ArticulationEstimator:
         """The fused cloud of the latest state."""
         return self._last_cloud
 
-    def update(self, after: MultiView, interaction: Interaction | None = None, before: MultiView | None = None
-               ) -> UpdateReport:
-        """Account for one interaction, given the views after it (``before``: default, the last views)."""
+    def update(self, after: MultiView, interaction: Interaction | None = None, before: MultiView | None = None,
+               travel_m: float | None = None) -> UpdateReport:
+        """Account for one interaction, given the views after it (``before``: default, the last views).
+
+        ``travel_m``: how far the probe went while it held on (its proprioception); by default the
+        interaction's distance. A pull's grasp point should end near where the probe stopped.
+        """
         cfg = self.config
         t0 = time.perf_counter()
         if before is None:
@@ -283,52 +287,39 @@ class ArticulationEstimator:
         a_cloud = fuse_views(after, cfg.voxel_m)
         self._last_views, self._last_cloud = after, a_cloud
         t1 = time.perf_counter()
-        cb = np.flatnonzero(changed_candidates(b_cloud, before, after, cfg.change_tau_m)[0])  # the old surface
+        gone, hidden = changed_candidates(b_cloud, before, after, cfg.change_tau_m)
         arrived, revealed_mask = changed_candidates(a_cloud, after, before, cfg.change_tau_m)
         ca = np.flatnonzero(arrived)  # the new surface, where space was free before
-        rep = UpdateReport(False, n_changed=int(len(cb) + len(ca)))
+        rep = UpdateReport(False, n_changed=int(gone.sum() + hidden.sum() + len(ca)))
         t2 = time.perf_counter()
         rep.seconds = {"fusion": t1 - t0, "change": t2 - t1}
         self.history.append(rep)
-        if len(cb) < cfg.min_part_points or len(ca) < cfg.min_part_points:
+        if (gone | hidden).sum() < cfg.min_part_points or len(ca) < cfg.min_part_points:
             rep.reason = "nothing moved"
-            return rep
-        labels = _clusters(b_cloud.points[cb], cfg.cluster_radius_m)
-        sizes = np.bincount(labels)
-        ok = np.flatnonzero(sizes >= cfg.min_part_points)
-        if not len(ok):
-            rep.reason = "only scattered changes"
             return rep
         probe = None
         if interaction is not None and interaction.kind == "pull":
-            probe = (interaction.point_m, interaction.point_m + interaction.direction * interaction.distance_m)
+            went = interaction.distance_m if travel_m is None else travel_m
+            probe = (interaction.point_m, interaction.point_m + interaction.direction * went)
         tgt, tgt_n = a_cloud.points[ca], a_cloud.normals[ca]
-        tree_t = cKDTree(tgt)
-        pts_b = b_cloud.points[cb]
-        if interaction is not None:  # clusters near where the probe acted, nearest first
-            d = np.linalg.norm(pts_b - interaction.point_m, axis=1)
-            near = np.array([d[labels == k].min() for k in ok])
-            order = ok[np.argsort(near)]
-            groups = [[order[0]], [k for k, dk in zip(ok, near) if dk < cfg.part_reach_m] or [order[0]]]
-        else:
-            groups = [[ok[np.argmax(sizes[ok])]], list(ok)]
-
-        def solve(chosen: list[int], inits=None):
-            T, f, e = register_rigid(pts_b[np.isin(labels, chosen)], tgt, tgt_n, cfg.fit_tau_m, cfg.init_angles_deg,
-                                     inits=inits, probe=probe)
-            # keep the clusters that move with this motion (a part's old surface can fall apart into
-            # pieces where its changed pixels are not contiguous), and solve again if that changed them
-            agree = [k for k in ok if np.mean(tree_t.query(_transform(T, pts_b[labels == k]),
-                                                            distance_upper_bound=cfg.fit_tau_m)[0] < np.inf) >= 0.6]
-            agree = agree or chosen
-            if sorted(agree) != sorted(chosen):
-                T, f, e = register_rigid(pts_b[np.isin(labels, agree)], tgt, tgt_n, cfg.fit_tau_m,
-                                         cfg.init_angles_deg, inits=[T], probe=probe)
-            return T, f, e, agree
-
-        results = [solve(g) for g in groups]
-        T_rel, fit, rmse, chosen = max(results, key=lambda r: (r[1], -r[2]))
-        src = pts_b[np.isin(labels, chosen)]
+        # the old surface: where space is free now; failing that, also where it is hidden now (a part
+        # that swung towards the cameras hides its own old place; a static surface it hides does not move)
+        solved = None
+        for cand in ([gone, gone | hidden] if gone.sum() >= cfg.min_part_points else [gone | hidden]):
+            sol = self._register_changes(b_cloud.points[cand], tgt, tgt_n, interaction, probe)
+            if sol is not None and (solved is None or sol[1] > solved[1]):
+                solved = sol
+            if solved is not None and solved[1] >= cfg.min_fitness:
+                break
+        if solved is None:
+            rep.reason = "only scattered changes"
+            return rep
+        T_rel, fit, rmse, src = solved
+        part = None
+        if fit < cfg.min_fitness and interaction is not None:  # a known part, moved along its joint?
+            tracked = self._track(interaction, a_cloud, probe)
+            if tracked is not None:
+                part, T_rel, fit, rmse, src = tracked
         rep.seconds["registration"] = time.perf_counter() - t2
         rep.fitness, rep.rmse_m = fit, rmse
         rep.angle_deg = rotation_angle_deg(T_rel[:3, :3])
@@ -339,7 +330,8 @@ class ArticulationEstimator:
         if rep.translation_m < 2 * cfg.fit_tau_m and rep.angle_deg < cfg.min_angle_deg:
             rep.reason = "moved too little to tell"
             return rep
-        part = self._match(src, None if interaction is None else interaction.point_m)
+        if part is None:
+            part = self._match(src, None if interaction is None else interaction.point_m)
         T_before = part.T_current if part is not None else np.eye(4)
         new = part is None
         if new:
@@ -372,6 +364,78 @@ class ArticulationEstimator:
         rep.moved, rep.part, rep.new_part = True, part.index, new
         rep.seconds["total"] = time.perf_counter() - t0
         return rep
+
+    def _register_changes(self, pts_b: np.ndarray, tgt: np.ndarray, tgt_n: np.ndarray,
+                          interaction: Interaction | None, probe) -> tuple | None:
+        """Cluster the old-surface candidates and register the ones near the probe onto the new surface:
+        (T_rel, fitness, rmse, the old-surface points used), or None when no cluster is big enough."""
+        cfg = self.config
+        labels = _clusters(pts_b, cfg.cluster_radius_m)
+        sizes = np.bincount(labels)
+        ok = np.flatnonzero(sizes >= cfg.min_part_points)
+        if not len(ok):
+            return None
+        tree_t = cKDTree(tgt)
+        if interaction is not None:  # clusters near where the probe acted, nearest first
+            d = np.linalg.norm(pts_b - interaction.point_m, axis=1)
+            near = np.array([d[labels == k].min() for k in ok])
+            order = ok[np.argsort(near)]
+            groups = [[order[0]], [k for k, dk in zip(ok, near) if dk < cfg.part_reach_m] or [order[0]]]
+        else:
+            groups = [[ok[np.argmax(sizes[ok])]], list(ok)]
+
+        def solve(chosen: list[int]):
+            T, f, e = register_rigid(pts_b[np.isin(labels, chosen)], tgt, tgt_n, cfg.fit_tau_m, cfg.init_angles_deg,
+                                     probe=probe)
+            # keep the clusters that move with this motion (a part's old surface can fall apart into
+            # pieces where its changed pixels are not contiguous), and solve again if that changed them
+            agree = [k for k in ok if np.mean(tree_t.query(_transform(T, pts_b[labels == k]),
+                                                            distance_upper_bound=cfg.fit_tau_m)[0] < np.inf) >= 0.6]
+            agree = agree or chosen
+            if sorted(agree) != sorted(chosen):
+                T, f, e = register_rigid(pts_b[np.isin(labels, agree)], tgt, tgt_n, cfg.fit_tau_m,
+                                         cfg.init_angles_deg, inits=[T], probe=probe)
+            return T, f, e, pts_b[np.isin(labels, agree)]
+
+        return max((solve(g) for g in groups), key=lambda r: (r[1], -r[2]))
+
+    def _track(self, interaction: Interaction, a_cloud: Cloud, probe) -> tuple | None:
+        """Register the known part the probe touched, whole, onto the new cloud, starting from motions along
+        its estimated joint: (part, T_rel, fitness, rmse, part points before) when it moved, else None.
+
+        This explains motions whose changed points alone are too few or too ambiguous to register (a
+        drawer pulled further: its sliding bottom leaves no changed pixels, its front is a plane).
+        """
+        cfg = self.config
+        near = [(float(cKDTree(_transform(p.T_current, p.points)).query(interaction.point_m)[0]), p.index)
+                for p in self.parts if len(p.points) and p.joint is not None]
+        near = [x for x in near if x[0] < 0.05]
+        if not near:
+            return None
+        part = self.parts[min(near)[1]]
+        src = _transform(part.T_current, part.points)
+        steps = (0.03, 0.06, 0.1, 0.15, 0.2) if part.joint.type == "prismatic" else np.radians((5, 10, 20, 30, 45))
+        inits = [part.joint.transform(sgn * q) for q in steps for sgn in (1, -1)]
+        T, fit, rmse = register_rigid(src, a_cloud.points, a_cloud.normals, cfg.fit_tau_m, init_angles_deg=(),
+                                      inits=inits, probe=probe)
+        still = float(np.mean(cKDTree(a_cloud.points).query(src, distance_upper_bound=cfg.fit_tau_m)[0] < np.inf))
+        if fit < cfg.min_fitness or fit < still + 0.05:
+            return None
+        # the part can only have moved along its joint, and its grasp point to where the probe let go
+        j = part.joint
+        if j.type == "prismatic":
+            off_axis = T[:3, 3] - (T[:3, 3] @ j.axis) * j.axis
+            if rotation_angle_deg(T[:3, :3]) > 5.0 or np.linalg.norm(off_axis) > 0.02:
+                return None
+        else:
+            from scipy.spatial.transform import Rotation
+
+            rv = Rotation.from_matrix(T[:3, :3]).as_rotvec()
+            if np.linalg.norm(rv) > 1e-6 and abs(rv @ j.axis) / np.linalg.norm(rv) < np.cos(np.radians(10)):
+                return None
+        if probe is not None and np.linalg.norm(_transform(T, probe[0]) - probe[1]) > 0.08:
+            return None
+        return part, T, fit, rmse, src
 
     def _match(self, src: np.ndarray, probe_point: np.ndarray | None) -> DiscoveredPart | None:
         """The known part the moved points belong to: enough of them lie on its current surface; among

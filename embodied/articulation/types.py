@@ -86,11 +86,14 @@ class Interaction:
 
 @dataclass(frozen=True)
 class InteractionResult:
-    """What the probe itself can tell: whether it touched a surface (and, pulling, held on).
+    """What the probe itself can tell (proprioception): whether it touched a surface, and how far it
+    travelled along the direction before it stopped (a push meeting a part at its limit) or its grasp
+    slipped (``travel_m``; None when unknown).
 
     ``info`` carries simulator-side facts for evaluation and logs only (which link, joint deltas);
     the inference never reads it.
     """
 
     touched: bool
+    travel_m: float | None = None
     info: dict[str, Any] = field(default_factory=dict)

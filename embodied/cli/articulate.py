@@ -146,7 +146,7 @@ def _job_id(path: Path) -> str:
 @click.option("--agent", type=click.Choice(["sfa", "random"]), default="sfa", show_default=True,
               help="sfa: the Structure-from-Action policy; random: random pushes and pulls (baseline).")
 @click.option("--budget", type=click.IntRange(min=1), default=None, help="Most interactions per object [default: 10].")
-@click.option("--cameras", type=click.IntRange(1, 4), default=None, help="RGB-D views [default: 3].")
+@click.option("--cameras", type=click.IntRange(1, 4), default=None, help="RGB-D views [default: 4: three on an arc in front, one higher].")
 @click.option("--up-axis", type=click.Choice(["auto", "y", "z"]), default="auto", show_default=True,
               help="Up axis of URDF files (auto: y for glTF meshes, z otherwise).")
 @click.option("--agent-set", "agent_overrides", multiple=True, metavar="KEY=VALUE",

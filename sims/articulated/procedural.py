@@ -113,10 +113,10 @@ def _carcass(b: _Builder, W: float, D: float, H: float, z0: float = 0.0, open_to
 
 
 def _handle(b: _Builder, lk: Link, x_front: float, center_yz: tuple[float, float], along: str, length: float) -> None:
-    """A bar handle standing 3 cm proud of the front face at ``x_front``, along "y" or "z"."""
+    """A bar handle (1.5 x 2 cm) standing 3.5 cm proud of the front face at ``x_front``, along "y" or "z"."""
     cy, cz = center_yz
-    h, w = 0.012, 0.014
-    stand = 0.03
+    h, w = 0.015, 0.02
+    stand = 0.035
     if along == "y":
         b.box(lk, (x_front + stand - h, cy - length / 2, cz - w / 2), (x_front + stand, cy + length / 2, cz + w / 2),
               b.colors["handle"])
@@ -188,11 +188,13 @@ def _door(b: _Builder, name: str, D: float, y0: float, y1: float, z0: float, z1:
 
 
 def _lid(b: _Builder, W: float, D: float, H: float) -> None:
-    """A lid over an open-top box, hinged on the back top edge."""
+    """A lid over an open-top box, hinged on the back top edge, with a front lip carrying the handle."""
     lk = b.link("lid")
     o = np.array([-D / 2, 0.0, H])
+    lip = min(0.05, H * 0.2)
     b.box(lk, (0.0, -W / 2, 0.0), (D + _T, W / 2, _T), b.colors["front"])
-    _handle_rel(b, lk, o, D / 2 + _T, (0.0, H - 0.02), "y", min(0.3, W * 0.4))
+    b.box(lk, (D, -W / 2, -lip), (D + _T, W / 2, 0.0), b.colors["front"])  # a lip over the front wall
+    _handle_rel(b, lk, o, D / 2 + _T, (0.0, H - lip / 2), "y", min(0.3, W * 0.4))
     b.joint("lid_hinge", "revolute", "lid", o, (0.0, -1.0, 0.0), b.rng.uniform(1.3, 1.8))
 
 

@@ -51,14 +51,15 @@ class ArticulatedSimConfig:
         max_depth_m: returns beyond this read 0.
         timestep_s, gravity: MuJoCo's; without gravity parts stay where they are left.
         probe_radius_m, probe_speed_m_s: the probe sphere and its mean speed.
-        contact_tolerance_m: a probe point farther than this from any surface touches nothing.
+        contact_tolerance_m, approach_m: the probe starts this far outside the point along its normal and
+            advances at most ``approach_m`` beyond it looking for a surface (else it touches nothing).
         slip_m: a grasp slips once the held point lags the probe this far (a push stops at a third of it).
         settle_s: simulated time allowed for everything to come to rest after an interaction.
     """
 
-    n_cameras: int = 3
-    width: int = 256
-    height: int = 192
+    n_cameras: int = 4
+    width: int = 320
+    height: int = 240
     hfov_deg: float = 60.0
     camera_yaws_deg: tuple[float, ...] = (0.0, -40.0, 40.0, 0.0)
     camera_elevation_deg: float = 30.0
@@ -70,6 +71,7 @@ class ArticulatedSimConfig:
     probe_radius_m: float = 0.01
     probe_speed_m_s: float = 0.2
     contact_tolerance_m: float = 0.03
+    approach_m: float = 0.08
     slip_m: float = 0.03
     settle_s: float = 1.0
 
@@ -290,12 +292,13 @@ class ArticulatedSimulator:
         self.m.geom_contype[self._probe_geom] = self._probe_contype if on else 0
 
     def _surface(self, point: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, int] | None:
-        """Where a ray from just outside ``point`` along ``-normal`` meets the object: (hit (3,), body id)."""
+        """Where the probe, coming along ``-normal`` from ``contact_tolerance_m`` outside ``point``, first meets
+        the object within ``approach_m`` beyond the point: (hit (3,), body id), or None."""
         tol = self.config.contact_tolerance_m
         start = point + normal * tol
         geomid = np.zeros(1, np.int32)
         dist = self._mj.mj_ray(self.m, self.d, start, -normal, None, 1, self._probe_body, geomid)
-        if dist < 0 or dist > 2 * tol:
+        if dist < 0 or dist > tol + self.config.approach_m:
             return None
         return start - normal * dist, int(self.m.geom_bodyid[geomid[0]])
 
@@ -361,7 +364,7 @@ class ArticulatedSimulator:
         self._mj.mj_forward(self.m, self.d)
         hit = self._surface(interaction.point_m, interaction.normal)
         if hit is None:
-            return InteractionResult(False, {"link": None, "joint_delta": {}})
+            return InteractionResult(False, 0.0, {"link": None, "joint_delta": {}})
         p, body = hit
         link = self._link_names[self._link_of_body[body]] if body in self._link_of_body else None
         r = self.config.probe_radius_m
@@ -392,7 +395,7 @@ class ArticulatedSimulator:
         self._settle()
         after = self.joint_positions()
         delta = {k: after[k] - before[k] for k in after if abs(after[k] - before[k]) > 1e-4}
-        return InteractionResult(True, {"link": link, "joint_delta": delta, "probe_travel_m": float(went)})
+        return InteractionResult(True, float(went), {"link": link, "joint_delta": delta})
 
     def close(self) -> None:
         pass
