@@ -338,11 +338,14 @@ class ArticulationEstimator:
             part = DiscoveredPart(len(self.parts), np.zeros((0, 3)))
             self.parts.append(part)
         T_now = T_rel @ T_before
+        if not new:  # the whole known part, edges and handle included, pins its new pose better
+            T_now = self._refine_pose(part, T_now, a_cloud)
+            T_rel = T_now @ invert_transform(T_before)
         # old surface -> canonical; new surface: what the motion explains, plus what it revealed
         # only the old-surface points the motion explains join the part (occlusion artefacts next to
         # the part, such as a neighbour's edge it now hides, are candidates too but do not follow it)
-        tree_a = cKDTree(a_cloud.points)
-        src = src[tree_a.query(_transform(T_rel, src), distance_upper_bound=cfg.fit_tau_m)[0] < np.inf]
+        inl = cKDTree(tgt).query(_transform(T_rel, src), distance_upper_bound=cfg.fit_tau_m)[0] < np.inf
+        src = src[inl]  # onto the new surface, not merely onto anything nearby
         back = _transform(invert_transform(T_rel), tgt)  # explained: seen before, on the part's old surface
         explained = cKDTree(src).query(back, distance_upper_bound=cfg.fit_tau_m)[0] < np.inf
         moved_new = tgt[explained]
@@ -364,6 +367,23 @@ class ArticulationEstimator:
         rep.moved, rep.part, rep.new_part = True, part.index, new
         rep.seconds["total"] = time.perf_counter() - t0
         return rep
+
+    def _refine_pose(self, part: DiscoveredPart, T_guess: np.ndarray, a_cloud: Cloud) -> np.ndarray:
+        """The part's pose (from canonical) that best lays all its points on the new cloud, from ``T_guess``
+        (point-to-plane ICP, 2 then 1 tolerance); ``T_guess`` when that fits no better."""
+        import open3d as o3d
+
+        reg = o3d.pipelines.registration
+        pts = part.points[:: max(1, len(part.points) // 4000)]
+        s = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
+        t = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(a_cloud.points))
+        t.normals = o3d.utility.Vector3dVector(a_cloud.normals)
+        est = reg.TransformationEstimationPointToPlane()
+        tau = self.config.fit_tau_m
+        before = reg.evaluate_registration(s, t, tau, T_guess)
+        T1 = reg.registration_icp(s, t, 2 * tau, T_guess, est, reg.ICPConvergenceCriteria(max_iteration=20)).transformation
+        r = reg.registration_icp(s, t, tau, T1, est, reg.ICPConvergenceCriteria(max_iteration=20))
+        return np.asarray(r.transformation) if r.fitness >= before.fitness else T_guess
 
     def _register_changes(self, pts_b: np.ndarray, tgt: np.ndarray, tgt_n: np.ndarray,
                           interaction: Interaction | None, probe) -> tuple | None:
@@ -439,7 +459,8 @@ class ArticulationEstimator:
 
     def _match(self, src: np.ndarray, probe_point: np.ndarray | None) -> DiscoveredPart | None:
         """The known part the moved points belong to: enough of them lie on its current surface; among
-        several, the one the probe touched (nearest to the probe point), else the best overlap."""
+        several, the one the probe touched (nearest to the probe point), else the best overlap; with
+        none, the part whose estimated surface the probe point is nearest to (within 8 cm), if any."""
         scored = []
         for p in self.parts:
             if not len(p.points):
@@ -449,7 +470,14 @@ class ArticulationEstimator:
             if frac >= self.config.match_fraction:
                 gap = float(tree.query(probe_point)[0]) if probe_point is not None else np.inf
                 scored.append((gap if gap < 0.05 else np.inf, -frac, p.index))
-        return self.parts[min(scored)[2]] if scored else None
+        if scored:
+            return self.parts[min(scored)[2]]
+        if probe_point is not None:  # the part the probe held, even if its pose estimate has drifted
+            gaps = [(float(cKDTree(_transform(p.T_current, p.points)).query(probe_point)[0]), p.index)
+                    for p in self.parts if len(p.points)]
+            if gaps and min(gaps)[0] < 0.08:
+                return self.parts[min(gaps)[1]]
+        return None
 
     def _absorb_static(self, pts: np.ndarray) -> None:
         """Revealed static surfaces (a carcass's inside) join the base, within the base's first extent
