@@ -201,6 +201,9 @@ def command_line(ctx: click.Context) -> str:
             continue
         if value is False and not getattr(p, "secondary_opts", None):
             continue
+        if isinstance(p, click.Argument):  # positional arguments (paths) go in as given
+            parts += [shlex.quote(str(v)) for v in (value if p.nargs != 1 else (value,))]
+            continue
         flag = max(p.opts, key=len)
         if p.is_flag:
             parts.append(flag if value else max(p.secondary_opts, key=len))  # --no-snap is a choice too
