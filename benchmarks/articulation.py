@@ -7,9 +7,10 @@ every interaction moves something and the inference does its full work), prints 
 - inference seconds, split into fusion / change / registration / rest, with the target (<= 1 s for
   ~50k points on this machine);
 - physics (MuJoCo probe + settling) and rendering (the ray caster, all cameras) seconds beside it.
-``--width/--height`` set the camera resolution (default 480 x 360 with 4 cameras, about 50k points).
+``--width/--height`` set the camera resolution (default 360 x 270 with 4 cameras: about 50k points; the
+simulator's own default, 320 x 240, gives about 40k).
 
-    .venv/bin/python benchmarks/articulation.py [--objects 6] [--width 480 --height 360]
+    .venv/bin/python benchmarks/articulation.py [--objects 6] [--width 360 --height 270]
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy as np
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=6)
-    ap.add_argument("--width", type=int, default=480)
-    ap.add_argument("--height", type=int, default=360)
+    ap.add_argument("--width", type=int, default=360)
+    ap.add_argument("--height", type=int, default=270)
     ap.add_argument("--cameras", type=int, default=4)
     args = ap.parse_args()
 

@@ -34,7 +34,7 @@ from embodied.articulation.fusion import voxel_downsample
 from embodied.articulation.types import Interaction
 from embodied.errors import ConfigError
 
-__all__ = ["SfaAgentConfig", "SfaAgent", "RandomInteractionAgent", "handle_scores"]
+__all__ = ["SfaAgentConfig", "SfaAgent", "RandomInteractionAgent", "handle_scores", "flatness"]
 
 _DIRECTIONS = (("pull", "normal", 1.0), ("pull", "up", 0.6), ("pull", "side+", 0.45), ("pull", "side-", 0.45),
                ("push", "in", 0.3))
@@ -55,8 +55,11 @@ class SfaAgentConfig:
             with the same direction rules a candidate out; part_margin_m: so does the bounding box of a found part (in its frame) grown by this.
         low_first: how much lower candidates are preferred (0: not at all; 0.4: the top scores 40 % less),
             since an opened part hides the places below it from cameras looking down.
-        retry_handle: an exploratory pull at a point with at least this handle score that moves nothing is
-            retried there in the next two directions.
+        facing_weight: weight of flat, camera-facing surfaces (the cue where no handle stands out, as on
+            scanned or PartNet meshes with small knobs).
+        retry_handle: an exploratory pull at a point with at least this handle score (or, before any part is
+            found, this much flat camera-facing surface) that moves nothing is retried there in the next two
+            directions.
         seed: breaks ties between equal candidates.
     """
 
@@ -72,6 +75,7 @@ class SfaAgentConfig:
     part_margin_m: float = 0.04
     low_first: float = 0.4
     retry_handle: float = 0.15
+    facing_weight: float = 0.15
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -109,6 +113,18 @@ def handle_scores(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray
             n = cloud_normals[nb[behind]].mean(0)
             smooth[i] = n / np.linalg.norm(n)
     return score, smooth
+
+
+def flatness(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray, cloud_normals: np.ndarray,
+             radius_m: float = 0.05) -> np.ndarray:
+    """(N,) fraction of each point's neighbours (within ``radius_m``) whose normal is within 25 degrees of
+    its own: 1 inside a flat face, about half on an edge."""
+    tree = cKDTree(cloud_pts)
+    out = np.zeros(len(points))
+    for i, nb in enumerate(tree.query_ball_point(points, radius_m)):
+        if len(nb) >= 5:
+            out[i] = float(np.mean(cloud_normals[nb] @ normals[i] > 0.9))
+    return out
 
 
 def _tangent(normal: np.ndarray) -> np.ndarray:
@@ -182,9 +198,18 @@ class SfaAgent:
             return None
         pts, nrm = pts[ok], nrm[ok]
         handle, nrm = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
+        # without handles to go by: flat faces that look at the cameras (a door or drawer front can be
+        # grasped anywhere), not edges or sides
+        eyes = np.array([v.T_world_cam[:3, 3] for v in est.last_views.views])
+        to_eye = eyes.mean(0) - pts
+        to_eye /= np.linalg.norm(to_eye, axis=1, keepdims=True)
+        dist = np.linalg.norm(eyes.mean(0) - pts, axis=1)
+        near = 1.0 - (dist - dist.min()) / max(float(np.ptp(dist)), 1e-6)  # the front, not an inside seen through
+        facing = np.clip(np.einsum("ij,ij->i", nrm, to_eye), 0.0, 1.0) * near * flatness(
+            pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
         best, best_score, best_name, best_handle = None, -np.inf, "", 0.0
         jitter = self._rng.random(len(pts)) * 1e-3
-        # lower places first: an opened drawer hides the handles below it from cameras looking down
+        # lower handles first: an opened drawer hides the handles below it from cameras looking down
         z = pts[:, 2]
         low = 1.0 - cfg.low_first * (z - z.min()) / max(float(np.ptp(z)), 1e-6)
         for kind, dname, prior in _DIRECTIONS:
@@ -194,10 +219,11 @@ class SfaAgent:
                     usable &= np.linalg.norm(pts - p, axis=1) > cfg.tried_radius_m
             if not usable.any():
                 continue
-            score = np.where(usable, prior * (0.2 + handle) * low + jitter, -np.inf)
+            score = np.where(usable, prior * (0.1 + handle * low + cfg.facing_weight * facing) + jitter, -np.inf)
             i = int(np.argmax(score))
             if score[i] > best_score:
-                best_score, best_name, best_handle = score[i], dname, float(handle[i])
+                best_score, best_name = score[i], dname
+                best_handle = max(float(handle[i]), float(facing[i]) if not est.parts else 0.0)
                 best = Interaction(kind, pts[i], _direction(dname, nrm[i]), nrm[i], cfg.distance_m)
         if best is None:
             return None

@@ -271,6 +271,11 @@ class ArticulationEstimator:
         """The fused cloud of the latest state."""
         return self._last_cloud
 
+    @property
+    def last_views(self) -> MultiView:
+        """The views of the latest state."""
+        return self._last_views
+
     def update(self, after: MultiView, interaction: Interaction | None = None, before: MultiView | None = None,
                travel_m: float | None = None) -> UpdateReport:
         """Account for one interaction, given the views after it (``before``: default, the last views).
