@@ -209,7 +209,7 @@ class SfaAgent:
             pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
         best, best_score, best_name, best_handle = None, -np.inf, "", 0.0
         jitter = self._rng.random(len(pts)) * 1e-3
-        # lower handles first: an opened drawer hides the handles below it from cameras looking down
+        # lower places first: an opened drawer hides the handles below it from cameras looking down
         z = pts[:, 2]
         low = 1.0 - cfg.low_first * (z - z.min()) / max(float(np.ptp(z)), 1e-6)
         for kind, dname, prior in _DIRECTIONS:
@@ -219,7 +219,7 @@ class SfaAgent:
                     usable &= np.linalg.norm(pts - p, axis=1) > cfg.tried_radius_m
             if not usable.any():
                 continue
-            score = np.where(usable, prior * (0.1 + handle * low + cfg.facing_weight * facing) + jitter, -np.inf)
+            score = np.where(usable, prior * (0.1 + handle + cfg.facing_weight * facing) * low + jitter, -np.inf)
             i = int(np.argmax(score))
             if score[i] > best_score:
                 best_score, best_name = score[i], dname
