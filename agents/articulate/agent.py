@@ -6,17 +6,21 @@ interactions.
 
 :class:`SfaAgent` scores candidate contact points on the current cloud:
 
-* **handles**: a point standing 1.2-6 cm proud of a surface facing the same way (the bar of a handle,
-  a knob) is where parts are meant to be moved from;
+* **handles**: a point standing 1.2-6 cm proud of a panel facing the same way that surrounds it (the
+  bar of a handle, a knob) is where parts are meant to be moved from; where no handle stands out (small
+  knobs on scanned or PartNet-Mobility meshes), flat front surfaces facing the cameras, since the probe
+  can grasp a door or drawer front anywhere;
+* **lower first**: an opened drawer hides the handles below it from cameras that look down;
 * **not yet explained**: points on or near a found part, and points near an earlier interaction
   that tried the same direction, are skipped;
 * **directions** are tried in order of how often furniture opens that way: pull along the outward
   normal (drawers, side doors), pull up (lids, flaps), pull sideways (sliding doors), push in.
 
-When an interaction reveals a new part, the next one continues that part's motion along its estimated
+When an interaction reveals a new part, the next ones continue that part's motion along its estimated
 joint (the tangent of the arc for a revolute part, the axis for a prismatic one), which reveals more of
-its range and of its inside (a drawer's interior) and refines the joint. The agent stops after
-``budget`` interactions or ``patience`` interactions in a row that moved nothing.
+its range and of its inside (a drawer's interior) and refines the joint. A handle that does not give is
+retried upwards and sideways. The agent stops after ``budget`` interactions or ``patience`` exploratory
+interactions in a row that found nothing.
 
 :class:`RandomInteractionAgent` is the baseline: a random visible point, push or pull, along the normal,
 against it, or in a random direction.
