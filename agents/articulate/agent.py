@@ -38,7 +38,7 @@ from embodied.articulation.fusion import voxel_downsample
 from embodied.articulation.types import Interaction
 from embodied.errors import ConfigError
 
-__all__ = ["SfaAgentConfig", "SfaAgent", "RandomInteractionAgent", "handle_scores", "flatness"]
+__all__ = ["SfaAgentConfig", "SfaAgent", "RandomInteractionAgent", "handle_scores"]
 
 _DIRECTIONS = (("pull", "normal", 1.0), ("pull", "up", 0.6), ("pull", "side+", 0.45), ("pull", "side-", 0.45),
                ("push", "in", 0.3))
@@ -90,45 +90,39 @@ class SfaAgentConfig:
 
 
 def handle_scores(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray, cloud_normals: np.ndarray,
-                  radius_m: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Handle-likeness and surface normal of each candidate point (N, 3) against the cloud.
+                  radius_m: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Handle-likeness, surface normal and flatness of each candidate point (N, 3), in one pass over its
+    neighbours in the cloud (within ``radius_m``).
 
-    Returns (score (N,), normal (N, 3)): the score is the fraction of the point's neighbours (within
-    ``radius_m``) lying 1.2-6 cm behind it on a surface facing the same way, times how evenly that surface
-    surrounds it (near 1 on the bar of a handle; 0 on a flat panel; low on an edge, which has the surface
-    behind it on one side only); the normal is the mean normal of those neighbours when there are any
-    (the panel a handle sits on, which is the direction it opens along), else the point's own.
+    Returns (score (N,), normal (N, 3), flat (N,)):
+    - score: the fraction of neighbours lying 1.2-6 cm behind the point on a surface facing the same way,
+      times how evenly that surface surrounds it (near 1 on the bar of a handle; 0 on a flat panel; low on
+      an edge, which has the surface behind it on one side only);
+    - normal: the mean normal of those neighbours when there are any (the panel a handle sits on, which is
+      the direction it opens along), else the point's own;
+    - flat: the fraction of neighbours whose normal is within 25 degrees of that normal (1 inside a face,
+      about half on an edge).
     """
     tree = cKDTree(cloud_pts)
     score = np.zeros(len(points))
+    flat = np.zeros(len(points))
     smooth = normals.copy()
     for i, nb in enumerate(tree.query_ball_point(points, radius_m)):
         if len(nb) < 5:
             continue
         nb = np.asarray(nb)
+        cos = cloud_normals[nb] @ normals[i]
         depth = (points[i] - cloud_pts[nb]) @ normals[i]
-        behind = (cloud_normals[nb] @ normals[i] > 0.95) & (depth > 0.012) & (depth < 0.06)
+        behind = (cos > 0.95) & (depth > 0.012) & (depth < 0.06)
         if behind.any():
-            # a handle stands on its panel: the surface behind it surrounds it (an edge has it on one side)
             off = cloud_pts[nb[behind]] - points[i]
             off -= np.outer(off @ normals[i], normals[i])
             surround = 1.0 - min(1.0, float(np.linalg.norm(off.mean(0))) / (0.5 * radius_m))
             score[i] = np.mean(behind) * surround
             n = cloud_normals[nb[behind]].mean(0)
             smooth[i] = n / np.linalg.norm(n)
-    return score, smooth
-
-
-def flatness(points: np.ndarray, normals: np.ndarray, cloud_pts: np.ndarray, cloud_normals: np.ndarray,
-             radius_m: float = 0.05) -> np.ndarray:
-    """(N,) fraction of each point's neighbours (within ``radius_m``) whose normal is within 25 degrees of
-    its own: 1 inside a flat face, about half on an edge."""
-    tree = cKDTree(cloud_pts)
-    out = np.zeros(len(points))
-    for i, nb in enumerate(tree.query_ball_point(points, radius_m)):
-        if len(nb) >= 5:
-            out[i] = float(np.mean(cloud_normals[nb] @ normals[i] > 0.9))
-    return out
+        flat[i] = float(np.mean(cloud_normals[nb] @ smooth[i] > 0.9))
+    return score, smooth, flat
 
 
 def _tangent(normal: np.ndarray) -> np.ndarray:
@@ -201,7 +195,7 @@ class SfaAgent:
         if not ok.any():
             return None
         pts, nrm = pts[ok], nrm[ok]
-        handle, nrm = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
+        handle, nrm_panel, flat = handle_scores(pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
         # without handles to go by: flat faces that look at the cameras (a door or drawer front can be
         # grasped anywhere), not edges or sides
         eyes = np.array([v.T_world_cam[:3, 3] for v in est.last_views.views])
@@ -209,8 +203,8 @@ class SfaAgent:
         to_eye /= np.linalg.norm(to_eye, axis=1, keepdims=True)
         dist = np.linalg.norm(eyes.mean(0) - pts, axis=1)
         near = 1.0 - (dist - dist.min()) / max(float(np.ptp(dist)), 1e-6)  # the front, not an inside seen through
-        facing = np.clip(np.einsum("ij,ij->i", nrm, to_eye), 0.0, 1.0) * near * flatness(
-            pts, nrm, cloud.points, cloud.normals, cfg.handle_radius_m)
+        facing = np.clip(np.einsum("ij,ij->i", nrm_panel, to_eye), 0.0, 1.0) * near * flat
+        nrm = nrm_panel
         best, best_score, best_name, best_handle = None, -np.inf, "", 0.0
         jitter = self._rng.random(len(pts)) * 1e-3
         # lower places first: an opened drawer hides the handles below it from cameras looking down

@@ -8,7 +8,6 @@ joint type, axis and pivot errors). Resumable and parallel like ``embodied nav``
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 import click
 
 from embodied import __version__
-from embodied.cli.options import command_line, finish_run, retry_errors_option
+from embodied.cli.options import command_line, finish_run, retry_errors_option, run_record
 from embodied.config import parse_overrides
 
 __all__ = ["articulate", "ArticulateRun", "run_articulate_job", "articulate_markdown"]
@@ -38,11 +37,7 @@ class ArticulateRun:
     run_seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = {"type": type(v).__name__, **dataclasses.asdict(v)} if dataclasses.is_dataclass(v) else v
-        return out
+        return run_record(self)
 
 
 def init_worker(run: ArticulateRun) -> None:

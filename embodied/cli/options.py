@@ -191,6 +191,15 @@ def resolve_clip_auto(*, device: str = "auto", precision: str = "auto", batch_si
 
 
 # --------------------------------------------------------------------------- ending a run
+def run_record(run: Any) -> dict[str, Any]:
+    """A run dataclass as config.json records it: nested config dataclasses with their type names."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(run):
+        v = getattr(run, f.name)
+        out[f.name] = {"type": type(v).__name__, **dataclasses.asdict(v)} if dataclasses.is_dataclass(v) else v
+    return out
+
+
 def command_line(ctx: click.Context) -> str:
     """``embodied <command> ...`` with every option that differs from its default (reproduces the run)."""
     parts = ["embodied", ctx.info_name]

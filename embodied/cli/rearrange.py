@@ -24,6 +24,7 @@ from embodied.cli.options import (
     field_default,
     finish_run,
     retry_errors_option,
+    run_record,
 )
 from embodied.config import parse_overrides
 
@@ -53,12 +54,7 @@ class RearrangeRun:
     run_seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = {"type": type(v).__name__, **dataclasses.asdict(v)} if dataclasses.is_dataclass(v) else v
-        out["n_moved"] = list(self.n_moved)
-        return out
+        return {**run_record(self), "n_moved": list(self.n_moved)}
 
 
 # --------------------------------------------------------------------------- in each worker

@@ -43,8 +43,10 @@ def grasp_name(body: str) -> str:
 
 
 def cache_folder() -> Path:
-    base = os.environ.get("EMBODIED_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "embodied")
-    return Path(base) / "mjcf"
+    """Where converted models live: next to the native renderer's cache ($EMBODIED_CACHE/mjcf)."""
+    from sims.raycast.native import cache_dir
+
+    return cache_dir().parent / "mjcf"
 
 
 def _f(v) -> str:

@@ -149,10 +149,6 @@ class PartTruth:
     links: tuple[str, ...]
     mesh: Mesh | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"joint": self.joint, "type": self.type, "axis": self.axis.tolist(), "pivot_m": self.pivot_m.tolist(),
-                "lower": self.lower, "upper": self.upper, "links": list(self.links)}
-
 
 @dataclass
 class ArticulatedModel:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -399,7 +398,3 @@ class ArticulatedSimulator:
 
     def close(self) -> None:
         pass
-
-    def describe(self) -> dict[str, Any]:
-        return {"object": self.model.name, "source": self.model.source, "links": len(self._link_names),
-                "movable_joints": len(self._joints), "cameras": len(self.cameras)}
