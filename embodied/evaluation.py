@@ -1,8 +1,12 @@
 """Running agents on episodes: the episode loop, a resumable results log, and summary tables.
 
 Only protocols are used here (Simulator, Agent); building them by name is the CLI's job.
-A simulator that also has ``distance_to_goal(category) -> float`` (geodesic, metres) gets the
-habitat-lab metrics; without it, Success/SPL cannot be computed and the run says so.
+A simulator scores ObjectNav episodes through ``distance_to_goal(category) -> float`` (geodesic,
+metres, to the nearest goal view point): DistanceToGoal, SPL's shortest path (measured at reset, as
+habitat-lab does) and SoftSPL come from it, and so does Success unless the simulator also has its
+own rule, ``goal_success(category) -> bool`` (RoboTHOR: the target visible within
+``visibilityDistance`` at STOP). A simulator with neither is refused (:func:`check_scorable`): a
+benchmark that prints zeros it cannot compute is worse than none.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from embodied.errors import EmbodiedError
+from embodied.errors import ConfigError, EmbodiedError
 from embodied.metrics import episode_metrics, summarize
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, Agent, Observation, Simulator
 
-__all__ = ["NavRun", "run_episode", "summarize_results", "summary_markdown", "comparison_markdown",
+__all__ = ["NavRun", "check_scorable", "success_rule", "run_episode", "summarize_results", "summary_markdown", "comparison_markdown",
            "run_rearrange_episode", "summarize_rearrange", "rearrange_markdown"]
 
 
@@ -70,6 +74,22 @@ class NavRun:
         return out
 
 
+def check_scorable(sim: Any, name: str | None = None) -> None:
+    """Raise ConfigError when ``sim`` (a simulator or its class) cannot score ObjectNav episodes,
+    i.e. has no ``distance_to_goal(category)``."""
+    if not callable(getattr(sim, "distance_to_goal", None)):
+        what = name or (sim.__name__ if isinstance(sim, type) else type(sim).__name__)
+        raise ConfigError(f"simulator {what} cannot score ObjectNav episodes: it has no distance_to_goal(category), "
+                          "so Success, SPL and DistanceToGoal would all be made up. Use a simulator with a geodesic "
+                          "oracle (builtin, habitat, thor) or add distance_to_goal to it.")
+
+
+def success_rule(sim: Any) -> str:
+    """How ``sim``'s episodes succeed: "visible" (its own ``goal_success`` at STOP, RoboTHOR's rule)
+    or "distance" (STOP within ``success_distance_m`` of a goal view point, habitat-lab's rule)."""
+    return "visible" if callable(getattr(sim, "goal_success", None)) else "distance"
+
+
 def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_steps: int = 500,
                 success_distance_m: float = 0.1, seed: int | None = None,
                 on_step: Callable[[Observation, Action, Agent], None] | None = None) -> dict[str, Any]:
@@ -77,8 +97,15 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
 
     Bad input the episode cannot survive (unknown goal, start inside a wall, NaN depth, ...) gives a
     row with ``status`` "error" and the reason in ``error`` instead of raising, so one bad episode never
-    stops a run (and counts as a failure in every summary).
+    stops a run (and counts as a failure in every summary); so does a goal that cannot be reached
+    from the start (``status`` "unreachable": habitat-lab counts it, Success 0, SPL 0). A simulator
+    that cannot score episodes at all raises ConfigError (:func:`check_scorable`).
+
+    SPL's shortest path is ``distance_to_goal`` at reset (habitat-lab's SPL); the episode file's
+    ``geodesic_distance_m`` is kept beside it as ``file_geodesic_m`` so the two can be compared.
     """
+    check_scorable(sim)
+    rule = success_rule(sim)
     row: dict[str, Any] = {"episode_id": episode.episode_id, "scene_id": episode.scene_id,
                            "goal_category": episode.goal_category}
     t0 = time.perf_counter()
@@ -86,8 +113,11 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
     try:
         obs = sim.reset(episode, seed=seed)
         agent.reset(episode.goal_category)
-        dist_fn = getattr(sim, "distance_to_goal", None)
-        start_d = float(dist_fn(episode.goal_category)) if dist_fn else math.nan
+        start_d = float(sim.distance_to_goal(episode.goal_category))
+        if not math.isfinite(start_d):
+            row.update(status="unreachable", error=f"no view point of a '{episode.goal_category}' is reachable "
+                                                   "from the start (geodesic distance inf)")
+            return row
         positions = [obs.agent_pose.position_m if obs.agent_pose else (math.nan,) * 3]
         collisions, action, steps = 0, None, 0
         for steps in range(1, max_steps + 1):
@@ -103,16 +133,18 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
             positions.append(obs.agent_pose.position_m if obs.agent_pose else (math.nan,) * 3)
             if action is Action.STOP:
                 break
-        final_d = float(dist_fn(episode.goal_category)) if dist_fn else math.nan
+        final_d = float(sim.distance_to_goal(episode.goal_category))
+        stopped = action is Action.STOP
+        own = bool(sim.goal_success(episode.goal_category)) if stopped and rule == "visible" else None
     except EmbodiedError as exc:
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return row
-    shortest = episode.geodesic_distance_m if episode.geodesic_distance_m is not None else start_d
-    m = episode_metrics(called_stop=action is Action.STOP, distance_to_goal_m=final_d, start_distance_m=start_d,
-                        positions_m=[p[:2] for p in positions], steps=steps, collisions=collisions,
-                        success_distance_m=success_distance_m, shortest_path_m=shortest)
+    m = episode_metrics(called_stop=stopped, distance_to_goal_m=final_d, start_distance_m=start_d,
+                        positions_m=positions, steps=steps, collisions=collisions,
+                        success_distance_m=success_distance_m, shortest_path_m=start_d,
+                        success=own if rule == "visible" else None)
     wall = time.perf_counter() - t0
-    row.update(m.to_dict(), status="ok")
+    row.update(m.to_dict(), status="ok", success_rule=rule, file_geodesic_m=episode.geodesic_distance_m)
     row.update({"seconds": round(wall, 4), "seconds_per_step": round(wall / max(steps, 1), 6),
                 "agent_seconds_per_step": round(agent_s / max(steps, 1), 6)})
     return row
@@ -155,8 +187,11 @@ def summarize_results(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     ran = [r for r in rows if not _failed(r)]
     if ran:
         out["overall"]["seconds_per_step"] = sum(r["seconds_per_step"] for r in ran) / len(ran)
-    out["failed"] = [{"episode_id": r.get("episode_id", r.get("id")), "reason": r.get("error")}
+    out["failed"] = [{"episode_id": r.get("episode_id", r.get("id")), "status": r.get("status"), "reason": r.get("error")}
                      for r in rows if _failed(r)]
+    rules = sorted({r["success_rule"] for r in ran if r.get("success_rule")})
+    if rules:
+        out["success_rule"] = "+".join(rules)
     return out
 
 
@@ -175,8 +210,13 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
     lines.append(row("**all**", summary["overall"]))
     lines += [row(cat, s) for cat, s in summary["per_category"].items()]
     if summary["failed"]:
-        lines += ["", f"{len(summary['failed'])} episodes failed (Success 0, SPL 0):"]
-        lines += [f"- {s['episode_id']}: {s['reason']}" for s in summary["failed"]]
+        kinds: dict[str, int] = {}
+        for f in summary["failed"]:
+            kinds[f.get("status") or "error"] = kinds.get(f.get("status") or "error", 0) + 1
+        why = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        lines += ["", f"{len(summary['failed'])} of {summary['overall']['episodes']} episodes failed ({why}); they "
+                      "count in every mean with Success 0, SPL 0, SoftSPL 0:"]
+        lines += [f"- {s['episode_id']} ({s.get('status') or 'error'}): {s['reason']}" for s in summary["failed"]]
     return "\n".join(lines) + "\n"
 
 

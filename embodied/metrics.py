@@ -1,8 +1,11 @@
 """Navigation metrics exactly as habitat-lab defines them.
 
-* Success: the agent called STOP with ``distance_to_goal <= success_distance_m``.
+* Success: the agent called STOP with ``distance_to_goal < success_distance_m`` (habitat-lab
+  ``habitat/tasks/nav/nav.py`` Success: ``distance_to_target < success_distance``), or by a
+  simulator's own rule (RoboTHOR: the target visible at STOP) when the caller gives ``success``.
 * SPL = Success * l / max(p, l), with l the shortest geodesic path length from the start to the
-  goal and p the length of the path the agent walked.
+  goal (habitat-lab: DistanceToGoal measured at reset, not the episode file's value) and p the
+  length of the 3-D path the agent walked.
 * SoftSPL = max(0, 1 - d_T / d_0) * l / max(p, l), with d_T the final and d_0 the initial
   geodesic distance to the goal (habitat-lab's SoftSPL uses d_0 as the shortest length l).
 * DistanceToGoal = d_T.
@@ -37,7 +40,7 @@ def spl(success: bool, shortest_m: float, path_m: float) -> float:
 
 def soft_spl(distance_to_goal_m: float, start_distance_m: float, path_m: float) -> float:
     """habitat-lab's SoftSPL: progress towards the goal times path efficiency."""
-    if not math.isfinite(distance_to_goal_m) or start_distance_m <= 0:
+    if not (math.isfinite(distance_to_goal_m) and math.isfinite(start_distance_m)) or start_distance_m <= 0:
         return 0.0
     progress = max(0.0, 1.0 - distance_to_goal_m / start_distance_m)
     return progress * start_distance_m / max(start_distance_m, path_m)
@@ -60,7 +63,8 @@ class EpisodeMetrics:
 
 def episode_metrics(*, called_stop: bool, distance_to_goal_m: float, start_distance_m: float,
                     positions_m: np.ndarray | Sequence[Sequence[float]], steps: int, collisions: int = 0,
-                    success_distance_m: float = 0.1, shortest_path_m: float | None = None) -> EpisodeMetrics:
+                    success_distance_m: float = 0.1, shortest_path_m: float | None = None,
+                    success: bool | None = None) -> EpisodeMetrics:
     """All metrics of one finished episode.
 
     Args:
@@ -69,10 +73,14 @@ def episode_metrics(*, called_stop: bool, distance_to_goal_m: float, start_dista
         start_distance_m: initial geodesic distance to the goal (d_0).
         positions_m: the agent's positions (N, 2|3), start included.
         shortest_path_m: l; defaults to ``start_distance_m`` as in habitat-lab.
+        success: the simulator's own verdict at STOP (e.g. RoboTHOR's visibility rule); None = by
+            distance, ``called_stop and distance_to_goal_m < success_distance_m``.
     """
     shortest = start_distance_m if shortest_path_m is None else shortest_path_m
     p = path_length(positions_m)
-    success = bool(called_stop and distance_to_goal_m <= success_distance_m)
+    if success is None:
+        success = called_stop and distance_to_goal_m < success_distance_m
+    success = bool(called_stop and success)
     return EpisodeMetrics(
         success=float(success), spl=spl(success, shortest, p), soft_spl=soft_spl(distance_to_goal_m, start_distance_m, p),
         distance_to_goal_m=float(distance_to_goal_m), path_length_m=p, shortest_path_m=float(shortest),

@@ -4,8 +4,9 @@
 >>> env = gymnasium.make("embodied/ObjectNav-v0")
 
 Observations: ``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32 metres, ``goal`` (index into
-``goals``), ``gps`` (2,) float32 metres and ``compass`` (1,) float32 radians relative to the
-episode start (habitat's convention). Actions: ``Discrete(6)`` in ``ACTIONS`` order.
+``goals``), ``gps`` (2,) float32 metres [forward, right] of the episode start pose and ``compass``
+(1,) float32 radians, counter-clockwise positive, relative to the start heading (habitat-lab's
+EpisodicGPSSensor and EpisodicCompassSensor). Actions: ``Discrete(6)`` in ``ACTIONS`` order.
 Reward: decrease of the geodesic distance to the goal, plus 2.5 for a successful STOP.
 """
 
@@ -33,7 +34,8 @@ class ObjectNavEnv(gym.Env):
     """ObjectNav as a Gymnasium environment.
 
     Args:
-        simulator: any Simulator; needs ``distance_to_goal(category)`` for rewards and success.
+        simulator: any Simulator with ``distance_to_goal(category)`` (rewards, success; others are
+            refused); its ``goal_success(category)``, when it has one, decides success instead.
         episodes: the episodes to draw from (default: 10 built-in val episodes).
         goals: category vocabulary of the ``goal`` observation.
         max_steps: truncation limit.
@@ -57,6 +59,9 @@ class ObjectNavEnv(gym.Env):
                 episodes = generate_episodes("val", 10, sim_config=simulator.config)
         if not episodes:
             raise ConfigError("ObjectNavEnv needs at least one episode")
+        from embodied.evaluation import check_scorable
+
+        check_scorable(simulator)
         self.sim, self.episodes = simulator, list(episodes)
         self.goals = tuple(goals or OBJECTNAV_GOALS)
         unknown = sorted({e.goal_category for e in self.episodes} - set(self.goals))
@@ -89,13 +94,15 @@ class ObjectNavEnv(gym.Env):
             "rgb": obs.rgb,
             "depth": obs.depth[..., None].astype(np.float32),
             "goal": self.goals.index(ep.goal_category),
-            "gps": np.array([c * dx + s * dy, -s * dx + c * dy], np.float32),
+            # habitat-lab EpisodicGPSSensor (habitat-lab/habitat/tasks/nav/nav.py): the position in the
+            # start frame as [-z, x] of habitat's (-Z forward, +X right) = [forward, right]; right is our
+            # start frame's -y, hence the sign of the second component
+            "gps": np.array([c * dx + s * dy, s * dx - c * dy], np.float32),
             "compass": np.array([heading], np.float32),
         }
 
     def _distance(self) -> float:
-        fn = getattr(self.sim, "distance_to_goal", None)
-        return float(fn(self._episode.goal_category)) if fn else math.nan
+        return float(self.sim.distance_to_goal(self._episode.goal_category))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -113,7 +120,9 @@ class ObjectNavEnv(gym.Env):
         dist = self._distance()
         reward = (self._dist - dist) if math.isfinite(dist) and math.isfinite(self._dist) else 0.0
         self._dist = dist
-        success = act is Action.STOP and dist <= self.success_distance_m
+        own = getattr(self.sim, "goal_success", None)  # the simulator's own rule (RoboTHOR), as the runner
+        success = act is Action.STOP and (bool(own(self._episode.goal_category)) if callable(own)
+                                          else dist < self.success_distance_m)
         reward += 2.5 if success else 0.0
         terminated = act is Action.STOP
         truncated = not terminated and self._steps >= self.max_steps

@@ -19,7 +19,8 @@ from embodied.mapping.planning import descend, geodesic_field
 from sims.raycast.layout import WALL_THICKNESS_M
 from sims.raycast.scene import Scene, SceneObject, decode_bool_grid, encode_bool_grid
 
-__all__ = ["NavGrid", "build_navgrid", "object_footprints", "object_view_mask"]
+__all__ = ["NavGrid", "build_navgrid", "object_footprints", "object_view_mask", "object_sight_points",
+           "visible_view_mask"]
 
 _STEP_HEIGHT_M = 0.05  # anything lower than this on the floor can be driven over
 
@@ -245,3 +246,61 @@ def object_view_mask(grid: NavGrid, objects: list[SceneObject], radius_m: float 
             inside[r, c_] = True
     dist = ndimage.distance_transform_edt(~inside) * grid.resolution_m
     return (dist <= radius_m) & grid.navigable
+
+
+def object_sight_points(scene: Scene, instance_id: int, max_points: int = 48) -> np.ndarray:
+    """(K, 3) float64 points on the surface of object ``instance_id`` to test lines of sight against:
+    the centroids of up to ``max_points`` of its faces (evenly spread over its face list, largest
+    faces first so a thin sliver does not stand for a whole side). Empty (0, 3) for no faces."""
+    idx = np.flatnonzero(scene.face_instance == instance_id)
+    if len(idx) == 0:
+        return np.zeros((0, 3))
+    tri = scene.vertices[scene.faces[idx]].astype(np.float64)
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    order = np.argsort(-area, kind="stable")
+    pick = order[np.unique(np.linspace(0, len(order) - 1, min(max_points, len(order))).round().astype(int))]
+    return tri[pick].mean(1)
+
+
+def visible_view_mask(grid: NavGrid, scene: Scene, objects: list[SceneObject], radius_m: float = 1.0,
+                      camera_height_m: float = 0.88, footprints: dict[int, np.ndarray] | None = None,
+                      caster: Any = None) -> np.ndarray:
+    """(H, W) bool ObjectNav view points by habitat's rule: navigable cells within ``radius_m`` of an
+    object's footprint *from which the object is visible*, i.e. a straight line from the camera
+    (cell centre at ``camera_height_m``) to one of its surface points (:func:`object_sight_points`)
+    meets that object first.
+
+    habitat-lab's ObjectNav datasets keep as view points the navigable poses within 1 m of the
+    object's box from which the object covers part of the frame (habitat-lab
+    ``habitat/datasets/object_nav/`` generator, as in naokiyokoyama/ovon
+    ``ovon/dataset/objectnav_generator.py`` ``_make_object_viewpoints``: candidates on a grid within
+    ``goal_vp_max_dist`` = 1.0 m, navigable, facing the object, semantic frame coverage above a
+    threshold). The camera may turn and tilt there, so any line of sight counts; we need no minimum
+    coverage. The plain radius rule (:func:`object_view_mask`) also accepts cells behind a wall.
+
+    Args:
+        caster: ``cast(origins (N, 3) float32, dirs (N, 3) float32) -> (t (N,), face (N,) int64, -1
+            on a miss)`` over ``scene``'s faces; default: an Embree scene built here.
+    """
+    from sims.raycast.render import ray_caster
+
+    caster = caster if caster is not None else ray_caster(scene)
+    out = np.zeros(grid.shape, bool)
+    for o in objects:
+        near = object_view_mask(grid, [o], radius_m, footprints)
+        cells = np.argwhere(near)
+        pts = object_sight_points(scene, o.instance_id)
+        if len(cells) == 0 or len(pts) == 0:
+            continue
+        xy = np.stack([grid.origin_xy_m[0] + (cells[:, 1] + 0.5) * grid.resolution_m,
+                       grid.origin_xy_m[1] + (cells[:, 0] + 0.5) * grid.resolution_m], 1)
+        eye = np.concatenate([xy, np.full((len(xy), 1), camera_height_m)], 1)
+        d = pts[None, :, :] - eye[:, None, :]  # (C, K, 3)
+        dist = np.linalg.norm(d, axis=-1)
+        dirs = (d / np.maximum(dist, 1e-9)[..., None]).reshape(-1, 3).astype(np.float32)
+        origins = np.repeat(eye, len(pts), axis=0).astype(np.float32)
+        _, face = caster(origins, dirs)
+        hit = np.where(face >= 0, scene.face_instance[np.clip(face, 0, None)], -1) == o.instance_id
+        seen = hit.reshape(len(cells), len(pts)).any(1)
+        out[cells[seen, 0], cells[seen, 1]] = True
+    return out

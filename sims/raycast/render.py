@@ -19,7 +19,7 @@ from embodied.errors import ConfigError
 from embodied.types import CameraIntrinsics
 from sims.raycast.scene import PATTERNS, Scene
 
-__all__ = ["BACKENDS", "Frame", "Renderer", "face_normals", "shade_faces"]
+__all__ = ["BACKENDS", "Frame", "Renderer", "face_normals", "shade_faces", "ray_caster"]
 
 BACKENDS = ("embree", "open3d")
 
@@ -157,6 +157,24 @@ class _Open3DBackend:
         prim = r["primitive_ids"].numpy().astype(np.int64)
         prim[~np.isfinite(t)] = -1
         return t, prim
+
+
+def ray_caster(scene: Scene):
+    """A ray caster over ``scene``'s faces: ``cast(origins (N, 3) float32, dirs (N, 3) float32 unit)
+    -> (t (N,) float32 metres, inf on a miss; face index (N,) int64, -1 on a miss)`` (Embree, else Open3D)."""
+    tri = np.ascontiguousarray(scene.vertices[scene.faces].astype(np.float32))
+    try:
+        backend = _EmbreeBackend(tri)
+    except ImportError:
+        backend = _Open3DBackend(scene.vertices, scene.faces)
+
+    def cast(origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t, prim = backend.cast(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(dirs, np.float32))
+        prim = prim.copy()
+        prim[~np.isfinite(t)] = -1
+        return t, prim
+
+    return cast
 
 
 class Renderer:

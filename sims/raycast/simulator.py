@@ -18,16 +18,25 @@ from embodied.errors import ConfigError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, AgentPose, CameraIntrinsics, Observation, StepResult, navigation_action
 from sims.raycast.house import HouseConfig, generate_house, seed_from_scene_id
-from sims.raycast.navigation import NavGrid, build_navgrid, object_footprints, object_view_mask
+from sims.raycast.navigation import NavGrid, build_navgrid, object_footprints, object_view_mask, visible_view_mask
 from sims.raycast.render import BACKENDS, Renderer
 from sims.raycast.scene import Scene, load_scene
 
-__all__ = ["SimConfig", "RaycastSimulator"]
+__all__ = ["SimConfig", "RaycastSimulator", "GOAL_VIEW_RULES"]
+
+
+GOAL_VIEW_RULES = ("visible", "radius")
+"""How ObjectNav view points (the success region) are chosen: "visible" (habitat's rule: navigable
+cells within ``goal_view_radius_m`` of the object from which it is in line of sight at camera
+height) or "radius" (every navigable cell within the radius, walls or not; the rule before 0.x)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class SimConfig:
-    """Sensor, agent and oracle settings of the built-in simulator (degrees in configs, radians in code)."""
+    """Sensor, agent and oracle settings of the built-in simulator (degrees in configs, radians in code).
+
+    ``goal_view_rule`` picks the ObjectNav success region (:data:`GOAL_VIEW_RULES`).
+    """
 
     width: int = 224
     height: int = 224
@@ -43,6 +52,7 @@ class SimConfig:
     turn_noise_deg: float = 0.0
     nav_resolution_m: float = 0.05
     goal_view_radius_m: float = 1.0
+    goal_view_rule: str = "visible"
     max_depth_m: float = 20.0
     backend: str = "embree"
     threads: int | None = None
@@ -60,6 +70,7 @@ class SimConfig:
             (0 < self.nav_resolution_m <= 0.25, "nav_resolution_m must be in (0, 0.25]"),
             (self.goal_view_radius_m > 0 and self.max_depth_m > 0, "radii must be > 0"),
             (self.backend in BACKENDS, f"backend must be one of {BACKENDS}"),
+            (self.goal_view_rule in GOAL_VIEW_RULES, f"goal_view_rule must be one of {GOAL_VIEW_RULES}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -90,6 +101,7 @@ class RaycastSimulator:
         self._renderer: Renderer | None = None
         self._goal_masks: dict[str, np.ndarray] = {}
         self._footprints: dict[int, np.ndarray] | None = None
+        self._caster = None
         self._rng = np.random.default_rng(0)
         self._pos = np.zeros(2)
         self._yaw = 0.0
@@ -122,6 +134,7 @@ class RaycastSimulator:
         self._renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads, native=c.native)
         self._goal_masks = {}
         self._footprints = None
+        self._caster = None
 
     def _ensure_scene(self, scene_id: str) -> None:
         if self._scene is not None and self._scene.scene_id == scene_id:
@@ -133,7 +146,8 @@ class RaycastSimulator:
         self.load_scene(generate_house(seed_from_scene_id(scene_id), self.house_config))
 
     def goal_mask(self, category: str) -> np.ndarray:
-        """(H, W) bool view-point cells of all instances of ``category`` (success region)."""
+        """(H, W) bool view-point cells of all instances of ``category`` (the success region, by
+        ``config.goal_view_rule``)."""
         mask = self._goal_masks.get(category)
         if mask is None:
             objs = self.scene.objects_of(category)
@@ -142,8 +156,17 @@ class RaycastSimulator:
                                   f"{', '.join(self.scene.categories)}")
             if self._footprints is None:
                 self._footprints = object_footprints(self.scene, -math.inf, math.inf)
-            mask = self._goal_masks[category] = object_view_mask(self.nav, objs, self.config.goal_view_radius_m,
-                                                                 self._footprints)
+            c = self.config
+            if c.goal_view_rule == "visible":
+                if self._caster is None:
+                    from sims.raycast.render import ray_caster
+
+                    self._caster = ray_caster(self.scene)
+                mask = visible_view_mask(self.nav, self.scene, objs, c.goal_view_radius_m, c.camera_height_m,
+                                         self._footprints, self._caster)
+            else:
+                mask = object_view_mask(self.nav, objs, c.goal_view_radius_m, self._footprints)
+            self._goal_masks[category] = mask
         return mask
 
     # ------------------------------------------------------------------ oracle

@@ -60,3 +60,25 @@ def test_registered_and_bad_goals(small):
                             start_yaw_rad=0.0, goal_category="mug")]
     with pytest.raises(ConfigError, match="not in the goal vocabulary"):
         ObjectNavEnv(RaycastSimulator(cfg), bad)
+
+
+def test_gps_is_forward_right_of_the_start_as_in_habitat(small):
+    """habitat-lab's EpisodicGPSSensor is [-z, x] in the start frame (-Z forward, +X right) =
+    [forward, right]; the compass is counter-clockwise positive. Hand case: start facing +y (yaw 90
+    deg); the agent 1 m along world +x (to its right) and 0.5 m along +y (ahead), facing +x."""
+    import math
+
+    from sims.gym import ObjectNavEnv
+
+    cfg, eps = small
+    sim = RaycastSimulator(cfg)
+    env = ObjectNavEnv(sim, eps)
+    env.reset(seed=0, options={"episode_index": 0})
+    start = np.array(eps[0].start_position_m)
+    env._episode = ObjectNavEpisode(**{**eps[0].to_dict(), "start_yaw_rad": math.pi / 2})
+    free = [(dx, dy) for dx, dy in ((1.0, 0.5), (-0.5, 0.25), (0.25, -0.5), (0.5, 1.0)) if sim.nav.is_navigable(start[:2] + (dx, dy))]
+    dx, dy = free[0]  # some offset off both axes is free around a start pose
+    target = start[:2] + (dx, dy)
+    obs = env._convert(sim.teleport(np.r_[target, 0.0], 0.0))
+    np.testing.assert_allclose(obs["gps"], [dy, dx], atol=1e-5)  # forward = +y offset, right = +x offset
+    np.testing.assert_allclose(obs["compass"], [-math.pi / 2], atol=1e-6)  # turned 90 deg clockwise

@@ -327,3 +327,50 @@ def test_object_footprints_follow_the_geometry(tmp_path):
     assert view.any() and (r[view] <= 0.3 + 1.0 + 0.05).all()
     ring = nav.navigable & (r > 0.55) & (r < 1.25)
     assert ring.sum() > 50 and view[ring].all()  # every navigable cell within 0.95 m of the barrel's side is a view point
+
+
+def _with_box(scene, lo, hi, category="box", instance_id=7):
+    """``scene`` plus an axis-aligned box object from corner ``lo`` to ``hi`` (x, y, z metres)."""
+    import dataclasses
+
+    import trimesh
+
+    from sims.raycast.scene import SceneObject
+
+    box = trimesh.creation.box(bounds=np.array([lo, hi], float))
+    faces = np.asarray(box.faces) + len(scene.vertices)
+    (x0, y0, _), (x1, y1, _) = lo, hi
+    obj = SceneObject(instance_id=instance_id, category=category, position_m=((x0 + x1) / 2, (y0 + y1) / 2, 0.0),
+                      yaw_rad=0.0, bbox_min_m=tuple(lo), bbox_max_m=tuple(hi),
+                      footprint_xy_m=((x1, y1), (x0, y1), (x0, y0), (x1, y0)), room_id=0)
+    return dataclasses.replace(
+        scene, vertices=np.concatenate([scene.vertices, np.asarray(box.vertices, np.float32)]),
+        faces=np.concatenate([scene.faces, faces.astype(np.int32)]),
+        face_albedo=np.concatenate([scene.face_albedo, np.full((len(faces), 3), 200, np.uint8)]),
+        face_pattern=np.concatenate([scene.face_pattern, np.zeros(len(faces), np.uint8)]),
+        face_instance=np.concatenate([scene.face_instance, np.full(len(faces), instance_id, np.int32)]),
+        objects=[*scene.objects, obj])
+
+
+def test_visible_success_rule_drops_view_points_behind_a_wall(two_rooms):
+    """A box against the wall y = 3 in room 0: the radius rule (1 m) counts cells of room 1 behind the
+    wall as view points; habitat's rule (line of sight at camera height) keeps only room 0's."""
+    scene = _with_box(two_rooms, (0.8, 2.5, 0.0), (1.2, 2.8, 0.8))
+    radius = RaycastSimulator(SimConfig(width=32, height=24, goal_view_rule="radius"), scene=scene)
+    visible = RaycastSimulator(SimConfig(width=32, height=24), scene=scene)
+    assert visible.config.goal_view_rule == "visible"  # the default
+    r, v = radius.goal_mask("box"), visible.goal_mask("box")
+    X, Y = radius.nav.cell_centers()
+    assert not (v & ~r).any()  # visible view points are radius view points
+    behind = r & (Y > 3.0)
+    assert behind.sum() > 50 and not v[behind].any()  # none of the cells behind the wall sees the box
+    front = r & (Y < 3.0)
+    assert v[front].mean() > 0.95  # in its own room the box is in sight from (almost) every cell
+    cell = radius.nav.to_cell(np.array([1.0, 2.0]))
+    assert r[cell] and v[cell]  # 0.5 m in front of it
+    # distance_to_goal follows the rule: from behind the wall the agent must walk round through the door
+    p = np.array([1.0, 3.5])
+    assert radius.distance_to_goal("box", p) == 0.0
+    assert visible.distance_to_goal("box", p) > 6.0
+    with pytest.raises(ConfigError, match="goal_view_rule"):
+        SimConfig(goal_view_rule="nearby")
