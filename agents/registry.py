@@ -48,7 +48,9 @@ def make_agent(name: str, config: Any = None, clip: Any = None, seed: int = 0) -
     from embodied.localization import make_localizer
 
     loc_kw: dict[str, Any] = {"center": cfg.center}
-    if cfg.localizer != "oracle":
+    if cfg.localizer == "owl":
+        loc_kw.update(checkpoint=cfg.owl_checkpoint, threshold=cfg.localizer_threshold)
+    elif cfg.localizer != "oracle":
         loc_kw.update(threshold=cfg.localizer_threshold, templates=cfg.templates)
         if cfg.localizer == "patch" and cfg.vocabulary:
             loc_kw.update(vocabulary=cfg.vocabulary, refine=cfg.refine, proposals=cfg.proposals)

@@ -16,7 +16,8 @@ from typing import Any
 from embodied.optional import is_available
 from embodied.errors import ConfigError
 
-__all__ = ["SimulatorEntry", "SIMULATORS", "list_simulators", "simulator_entry", "simulator_config", "make_simulator",
+__all__ = ["SimulatorEntry", "SIMULATORS", "list_simulators", "simulator_entry", "simulator_class", "simulator_fields",
+           "simulator_config", "make_simulator",
            "generate_episodes", "task_vocabulary"]
 
 
@@ -64,6 +65,19 @@ def simulator_entry(name: str) -> SimulatorEntry:
 def _resolve(path: str) -> Any:
     module, attr = path.split(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def simulator_class(name: str) -> type:
+    """The class of simulator ``name`` (imports its module, not its simulator package: the THOR and
+    habitat adapters import ai2thor / habitat_sim only when started)."""
+    return _resolve(simulator_entry(name).simulator)
+
+
+def simulator_fields(name: str) -> set[str]:
+    """The field names of simulator ``name``'s config."""
+    import dataclasses
+
+    return {f.name for f in dataclasses.fields(_resolve(simulator_entry(name).config))}
 
 
 def simulator_config(name: str, config: Any = None) -> Any:

@@ -294,7 +294,7 @@ class CowAgent:
         else:
             self._verify = 0
             if self._phase == "spin":
-                if self._spun < int(round(360 / c.turn_deg)):
+                if self._spun < (int(round(360 / c.turn_deg)) if c.spin_turns is None else c.spin_turns):
                     self._spun += 1
                     return Action.TURN_LEFT
                 self._phase = "explore"

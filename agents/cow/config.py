@@ -14,11 +14,13 @@ class CowConfig:
     """CoW settings. Step sizes must match the simulator's (the runner copies them).
 
     Attributes:
-        localizer: "oracle", "patch", "ref", "grad" or "dense" (see embodied.localization).
+        localizer: "oracle", "patch", "ref", "grad", "dense" or "owl" (see embodied.localization).
         frontier: "nearest" (CoW) or "value" (VLFM-style, ranks frontiers by the semantic value map).
         pose_source: "observation" (GPS+compass from the robot) or "odometry" (dead reckoning from
             the agent's own actions, with failed-move detection from depth).
-        spin: start with a 360 degree turn in place.
+        spin: start with a turn in place: ``spin_turns`` turns of ``turn_deg`` (None: a full 360
+            degrees; CoW turns (360 - FOV) / turn_deg = 9 times).
+        owl_checkpoint: the OWL-ViT / OWLv2 checkpoint (hub id or local folder) of ``localizer="owl"``.
         stop_distance_m: STOP once a goal cell is this close (CoW/VLFM use about 0.9-1.0 m).
         goal_hit_logodds, goal_miss_logodds, goal_threshold_logodds: goal evidence is voted per map
             cell (OccupancyMap.vote_goal): a cell seen with the goal detected on it gains the hit
@@ -43,6 +45,8 @@ class CowConfig:
     frontier: str = "nearest"
     pose_source: str = "observation"
     spin: bool = True
+    spin_turns: int | None = None
+    owl_checkpoint: str = "google/owlvit-base-patch32"
     forward_m: float = 0.25
     turn_deg: float = 30.0
     camera_height_m: float = 0.88
@@ -78,7 +82,7 @@ class CowConfig:
         if isinstance(self.vocabulary, str) or not all(isinstance(w, str) for w in self.vocabulary):
             raise ConfigError(f"CowConfig.vocabulary must be a list of category names, got {self.vocabulary!r}")
         object.__setattr__(self, "vocabulary", tuple(self.vocabulary))
-        choices = {"localizer": ("oracle", "patch", "ref", "grad", "dense"), "frontier": ("nearest", "value"),
+        choices = {"localizer": ("oracle", "patch", "ref", "grad", "dense", "owl"), "frontier": ("nearest", "value"),
                    "pose_source": ("observation", "odometry"), "proposals": ("grid", "segments")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -86,6 +90,8 @@ class CowConfig:
         if not (self.goal_hit_logodds > self.goal_threshold_logodds > 0 and (self.goal_miss_logodds or 0.0) <= 0):
             raise ConfigError("CowConfig: need goal_hit_logodds > goal_threshold_logodds > 0 >= goal_miss_logodds, got "
                               f"{self.goal_hit_logodds}, {self.goal_threshold_logodds}, {self.goal_miss_logodds}")
+        if self.spin_turns is not None and self.spin_turns < 0:
+            raise ConfigError(f"CowConfig.spin_turns must be None or >= 0, got {self.spin_turns}")
         if self.forward_m <= 0 or self.turn_deg <= 0 or self.stop_distance_m <= 0 or self.replan_every < 1 \
                 or self.verify_steps < 1:
             raise ConfigError("CowConfig: step sizes, stop_distance_m, replan_every and verify_steps must be positive")

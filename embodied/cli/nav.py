@@ -137,14 +137,25 @@ def _builtin_field(name: str) -> Any:
               show_default=True, help="Split of generated episodes (ignored with --episode-file).")
 @click.option("-n", "--episodes", "n", type=click.IntRange(min=1), default=100, show_default=True,
               help="Number of episodes (the first N of the split or file).")
-@click.option("--episode-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="JSONL episodes (embodied format); a bad line is recorded as a failed episode.")
+@click.option("--episode-file", "--episodes-file", "episode_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Episodes from a file: JSONL (embodied format; a bad line is recorded as a failed episode), a "
+                   "habitat-lab ObjectNav dataset (.json/.json.gz, split files with content/ per-scene files too) or "
+                   "a RoboTHOR ObjectNav file ({split}.json.gz).")
+@click.option("--scene-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="habitat-lab's SCENES_DIR: where the episode file's scene paths (data/scene_datasets/...) live.")
+@click.option("--preset", type=click.Choice(["cow-habitat", "cow-robothor"]), default=None,
+              help="CoW's own setup (agents/cow/presets.py): dead-reckoned pose, its 9-turn spin, stop within 1 m, "
+                   "3 x 3 CLIP-Patch with CoW's thresholds, 672 x 672 at FOV 90, 250 steps. Explicit options still "
+                   "win. Without it the toolkit's (stronger) defaults run; every summary says which.")
 @field_option(NavRun, "episode_seed", type=int, help="Seed of episode generation (which starts and goals).")
 @field_option(NavRun, "run_seed", type=int,
               help="Seed of the simulator resets and the agent (per episode: crc32 of it and the episode id).")
 @field_option(NavRun, "agent", "--agent", type=click.Choice(["cow", "frontier", "random"]))
-@click.option("--localizer", type=click.Choice(["oracle", "patch", "ref", "grad", "dense"]),
-              default=_cow_field("localizer"), show_default=True, help="CoW's goal localizer (CLIP ones need weights).")
+@click.option("--localizer", type=click.Choice(["oracle", "patch", "ref", "grad", "dense", "owl"]),
+              default=_cow_field("localizer"), show_default=True,
+              help="CoW's goal localizer (CLIP ones need CLIP weights; owl needs an OWL-ViT checkpoint, --cow "
+                   "owl_checkpoint=..., and the [hf] extra).")
 @click.option("--frontier", type=click.Choice(["nearest", "value"]), default=_cow_field("frontier"), show_default=True,
               help="Frontier choice: nearest (CoW) or value-weighted (VLFM; needs CLIP weights).")
 @field_option(NavRun, "max_steps", type=click.IntRange(min=1), help="Steps before an episode ends without STOP.")
@@ -170,9 +181,9 @@ def _builtin_field(name: str) -> Any:
               help="Write MP4s of the first N episodes (RGB + relevance | agent map).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: outputs/nav/<agent>-<localizer>-<frontier>-<split>).")
-def nav(simulator, split, n, episode_file, episode_seed, run_seed, agent, localizer, frontier, max_steps,
-        success_distance_m, width, height, hfov, sim_overrides, cow_overrides, workers, use_ray, retry_errors, video,
-        out, **clip_kw) -> None:
+def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_seed, agent, localizer, frontier,
+        max_steps, success_distance_m, width, height, hfov, sim_overrides, cow_overrides, workers, use_ray,
+        retry_errors, video, out, **clip_kw) -> None:
     """Run an agent over ObjectNav episodes and report habitat-lab metrics.
 
     Per-episode results are appended to results.jsonl as they finish; rerunning the same command
@@ -187,44 +198,70 @@ def nav(simulator, split, n, episode_file, episode_seed, run_seed, agent, locali
       embodied nav --localizer patch --clip-checkpoint ft.safetensors --clip-model ViT-B-32
     """
     from agents.registry import agent_config
+    from embodied.evaluation import check_scorable
     from embodied.runs import Job, RunFolder
     from embodied.evaluation import summarize_results, summary_markdown
-    from embodied.tasks import read_episodes
     from sims import registry as sims
+    from sims.episode_files import read_episode_file
+
+    ctx = click.get_current_context()
+
+    def given(name: str) -> bool:  # typed on the command line (not a default)
+        return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
 
     entry = sims.simulator_entry(simulator)
     if not entry.available:
         raise ConfigError(f"simulator '{simulator}' is not usable here (needs {', '.join(entry.requires)}); "
                           "see `embodied info`")
-    sensor = {k: v for k, v in (("width", width), ("height", height), ("hfov_deg", hfov)) if v is not None}
+    check_scorable(sims.simulator_class(simulator), simulator)  # no Success/SPL it cannot compute
+    setup = None
+    if preset is not None:
+        from agents.cow.presets import cow_preset
+
+        setup = cow_preset(preset)
+        if not given("max_steps"):
+            max_steps = setup.max_steps
+    fields = sims.simulator_fields(simulator)
+    sensor = {k: v for k, v in (setup.sensor if setup else {}).items() if k in fields}
+    sensor.update((setup.simulator.get(simulator, {}) if setup else {}))
+    sensor.update({k: v for k, v in (("width", width), ("height", height), ("hfov_deg", hfov)) if v is not None})
     sim_config = sims.simulator_config(simulator, {**sensor, **parse_overrides(sim_overrides, "--sim-set")})
 
     bad_lines: list[str] = []
     if episode_file is not None:
-        episodes, bad_lines = read_episodes(episode_file, skip_bad=True)
+        episodes, bad_lines = read_episode_file(episode_file, scene_dir=scene_dir, split=split)
         episodes = episodes[:n]
     else:
         episodes = sims.generate_episodes(simulator, split, n, seed=episode_seed, sim_config=sim_config,
                                           progress=True)
 
-    cow: dict[str, Any] = {"localizer": localizer, "frontier": frontier}
-    for key in ("turn_deg", "forward_m"):  # the agent's action model is the simulator's
-        if hasattr(sim_config, key):
-            cow[key] = getattr(sim_config, key)
+    cow: dict[str, Any] = dict(setup.agent) if setup else {}
+    if setup is None or given("localizer"):
+        cow["localizer"] = localizer
+    if setup is None or given("frontier"):
+        cow["frontier"] = frontier
+    for key, sim_key in (("turn_deg", "turn_deg"), ("forward_m", "forward_m"), ("camera_height_m", "camera_height_m"),
+                         ("camera_height_m", "sensor_height_m")):  # the agent's action and camera model are the sim's
+        if hasattr(sim_config, sim_key):
+            cow[key] = getattr(sim_config, sim_key)
     cow.update(parse_overrides(cow_overrides, "--cow"))
-    if localizer == "patch" and "vocabulary" not in cow:  # the task's known object categories
+    if cow.get("localizer") == "patch" and "vocabulary" not in cow:  # the task's known object categories
         cow["vocabulary"] = sims.task_vocabulary(simulator) or sorted({e.goal_category for e in episodes})
     agent_cfg = agent_config(agent, cow)  # fails here, before any worker, on an unknown field or a bad value
-    uses_clip = agent_cfg is not None and (agent_cfg.localizer != "oracle" or agent_cfg.frontier == "value")
+    uses_clip = agent_cfg is not None and (agent_cfg.localizer not in ("oracle", "owl") or agent_cfg.frontier == "value")
     clip_given = any(clip_kw[k] for k in ("clip_model", "clip_pretrained", "clip_checkpoint", "clip_random_init"))
     clip_cfg = clip_config_from_options(clip_kw, "clip-") if uses_clip or clip_given else None
+    threshold_note = None
+    if setup is not None and agent_cfg is not None and agent_cfg.localizer != "oracle" \
+            and agent_cfg.localizer_threshold is None:
+        agent_cfg, threshold_note = _cow_threshold(agent_cfg, setup, clip_cfg)
 
     run = NavRun(simulator=simulator, sim_config=sim_config, agent=agent, agent_config=agent_cfg, clip=clip_cfg,
                  episodes=str(episode_file) if episode_file else split, episode_seed=episode_seed, run_seed=run_seed,
                  max_steps=max_steps, success_distance_m=success_distance_m)
     workers = workers or os.cpu_count() or 1
     loc, front = (agent_cfg.localizer, agent_cfg.frontier) if agent_cfg is not None else (localizer, frontier)
-    out = out or Path("outputs/nav") / f"{agent}-{localizer}-{frontier}-{split}"
+    out = out or Path("outputs/nav") / (f"{agent}-{loc}-{front}-{split}" + (f"-{preset}" if preset else ""))
     weights = _weights_label(run)  # loads the CLIP weights once here: a bad checkpoint fails before any worker
 
     record = {"config": run.to_dict(), "embodied": __version__, "episodes": [e.episode_id for e in episodes]}
@@ -251,9 +288,13 @@ def nav(simulator, split, n, episode_file, episode_seed, run_seed, agent, locali
         report = folder.run(jobs, run_episode_job, init=init_worker, init_arg=(run, threads), workers=workers,
                             use_ray=use_ray, retry_errors=retry_errors, progress="episodes", postfix=postfix)
         summary = summarize_results(report.rows + bad_rows)
-        header = {"weights": weights, "agent": agent, "localizer": loc, "frontier": front, "simulator": simulator,
-                  "split": run.episodes, "episode_seed": episode_seed, "run_seed": run_seed, "max_steps": max_steps,
-                  "embodied": __version__, "command": command_line(click.get_current_context())}
+        header = {"weights": weights, "agent": agent, "localizer": loc, "frontier": front,
+                  "setup": f"preset {preset} (CoW's own setup)" if preset else "toolkit defaults (stronger than CoW's)",
+                  "proposals": _proposals(agent_cfg), "success_rule": summary["overall"].get("success_rule", "-"),
+                  "simulator": simulator, "split": run.episodes, "episode_seed": episode_seed, "run_seed": run_seed,
+                  "max_steps": max_steps, "embodied": __version__, "command": command_line(ctx)}
+        if threshold_note:
+            header["threshold"] = threshold_note
         folder.write_json("summary.json", {"header": header, **summary})
         md = summary_markdown(summary, header)
         from embodied.files import atomic_write
@@ -262,6 +303,29 @@ def nav(simulator, split, n, episode_file, episode_seed, run_seed, agent, locali
     click.echo(md)
     report.rows += bad_rows
     finish_run(report, "episodes", out / "results.jsonl")
+
+
+def _proposals(cfg: Any) -> str:
+    """What a CLIP-Patch localizer classifies: "segments" (depth segments over a vocabulary), "grid+refine",
+    "grid" (CoW's 3 x 3 cells, softmax over them without a vocabulary), or "-" for other localizers."""
+    if cfg is None or cfg.localizer != "patch":
+        return "-"
+    if not cfg.vocabulary:
+        return "grid (softmax over cells)"
+    return "segments" if cfg.proposals == "segments" else "grid+refine" if cfg.refine else "grid"
+
+
+def _cow_threshold(cfg: Any, setup: Any, clip_cfg: Any) -> tuple[Any, str]:
+    """``cfg`` with CoW's threshold for its localizer and backbone (hparams of ``setup.thresholds``),
+    and a note for the summary; where CoW published none (another backbone), the toolkit's stays."""
+    from embodied.localization import cow_threshold
+
+    model = "owlvit" if cfg.localizer == "owl" else (clip_cfg.model if clip_cfg is not None else "")
+    try:
+        t = cow_threshold(setup.thresholds, model, cfg.localizer)
+    except ConfigError as exc:
+        return cfg, f"the toolkit's for {model or cfg.localizer} (CoW publishes none: {exc})"
+    return dataclasses.replace(cfg, localizer_threshold=t), f"{t} (CoW's hparams, {setup.thresholds})"
 
 
 def _weights_label(run: NavRun) -> str:

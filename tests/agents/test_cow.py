@@ -322,3 +322,45 @@ def test_clip_grad_forward_matches_open_clip_and_relevance_is_a_map(tiny_clip):
     grid, score = ClipGradLocalizer(tiny_clip, threshold=0.5).relevance_grid(rgb[0], "a chair")
     assert grid.shape == (8, 8) and grid.min() == 0.0 and grid.max() == 1.0 and np.isfinite(score)
     assert all(p.grad is None for p in tiny_clip.model.parameters())  # no gradients left behind
+
+
+def test_nav_preset_runs_cows_own_setup_and_says_so(tmp_path):
+    from agents.cow import COW_PRESETS, cow_preset
+
+    res = _nav(tmp_path / "p", "--preset", "cow-habitat", "--localizer", "oracle", "-n", "1")
+    assert res.exit_code == 0, res.output
+    record = json.loads((tmp_path / "p" / "config.json").read_text())["config"]
+    cow = record["agent_config"]
+    # CoW's agent (real-stanford/cow src/simulation/constants.py, src/models/agent_fbe.py)
+    assert cow["pose_source"] == "odometry" and cow["spin_turns"] == 9 and cow["stop_distance_m"] == 1.0
+    assert cow["map_resolution_m"] == 0.125 and cow["max_obstacle_height_m"] == 1.9 and cow["proposals"] == "grid"
+    assert cow["localizer"] == "oracle"  # an explicit option wins over the preset
+    assert record["sim_config"]["width"] == 64 and record["sim_config"]["hfov_deg"] == 90.0  # --width wins; FOV 90
+    assert record["max_steps"] == 40  # --max-steps given; the preset's is 250
+    header = json.loads((tmp_path / "p" / "summary.json").read_text())["header"]
+    assert header["setup"].startswith("preset cow-habitat") and "preset cow-habitat" in (tmp_path / "p" / "summary.md").read_text()
+    assert cow_preset("cow-robothor").simulator["thor"] == {"agent_mode": "locobot", "visibility_distance_m": 1.0}
+    assert set(COW_PRESETS) == {"cow-habitat", "cow-robothor"} and COW_PRESETS["cow-habitat"].max_steps == 250
+    plain = _nav(tmp_path / "d", "-n", "1")
+    assert plain.exit_code == 0
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["header"]["setup"].startswith("toolkit defaults")
+
+
+def test_cow_spin_turns():
+    """CoW spins (360 - FOV) / turn = 9 times before exploring; the toolkit's default turns a full 360."""
+    from agents.cow import CowAgent, CowConfig
+    from embodied.localization import OracleLocalizer
+
+    sim = RaycastSimulator(SMALL)
+    episodes = generate_episodes("val", 1, sim_config=SMALL)
+    for turns, expected in ((9, 9), (None, 12)):
+        agent = CowAgent(CowConfig(spin_turns=turns), OracleLocalizer())
+        agent.reset("unicorn")  # nothing to find: the spin runs to its end
+        obs = sim.reset(episodes[0])
+        phases = []
+        for _ in range(expected + 1):
+            a = agent.act(obs)
+            phases.append((a, agent.debug()["phase"]))
+            obs = sim.step(a).observation
+        assert phases[:expected] == [(Action.TURN_LEFT, "spin")] * expected, phases
+        assert phases[expected][1] != "spin"  # the spin ended after exactly `expected` turns
