@@ -220,17 +220,29 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
     return "\n".join(lines) + "\n"
 
 
+def _no_paths(text: str) -> str:
+    """``text`` with every absolute file path cut to its file name (tables must not name a machine)."""
+    import re
+
+    return re.sub(r"(?:[A-Za-z]:)?[/\\](?:[^\s/\\]+[/\\])+([^\s/\\]+)", r"\1", text)
+
+
 def comparison_markdown(summaries: Sequence[Mapping[str, Any]]) -> str:
-    """One Markdown table comparing runs: a row per ``summary.json`` (header + overall), with the
-    CLIP weights and the command that reproduces it."""
+    """One Markdown table comparing runs: a row per ``summary.json`` (header + overall), with every
+    setting that tells rows apart (localizer, its proposals, frontier, success rule, setup, CLIP
+    weights without machine paths) and the command that reproduces it."""
     cols = ("success", "spl", "soft_spl", "distance_to_goal_m", "steps")
-    lines = ["| agent | localizer | frontier | CLIP weights | episodes | Success | SPL | SoftSPL | DTG (m) | steps |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| agent | localizer | proposals | frontier | success rule | setup | CLIP weights | episodes | Success | SPL "
+             "| SoftSPL | DTG (m) | steps |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     commands = []
     for i, s in enumerate(summaries, 1):
         h, o = s["header"], s["overall"]
         loc, front = (h["localizer"], h["frontier"]) if h["agent"] != "random" else ("-", "-")
-        lines.append(f"| {h['agent']} | {loc} | {front} | {h['weights']} | {o.get('episodes', 0)} | "
+        setup = str(h.get("setup", "toolkit defaults")).split(" (")[0]
+        lines.append(f"| {h['agent']} | {loc} | {h.get('proposals', '-')} | {front} | "
+                     f"{h.get('success_rule', o.get('success_rule', '-'))} | {setup} | {_no_paths(str(h['weights']))} | "
+                     f"{o.get('episodes', 0)} | "
                      + " | ".join(f"{o[c]:.3f}" if c != "steps" else f"{o[c]:.0f}" for c in cols) + " |")
         if h.get("command"):
             commands.append(f"{i}. `{h['command']}`")

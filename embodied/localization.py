@@ -15,17 +15,23 @@ Localizers (CoW's, plus a dense one):
   vocabulary, so a patch is an object-shaped region instead of a ninth of the frame (the
   ConceptGraphs idea of classifying proposals, with depth geometry as the proposer). CoW's
   default when it knows the task's vocabulary.
-* ``ref`` (CLIP-Ref): nine referring prompts ("a {goal} in the top left of the image", ...); a
-  softmax over the prompts of the full frame's logits; the best region is relevant when above
-  the threshold.
-* ``grad`` (CLIP-Grad, after Chefer et al. 2021): the ViT's blocks are re-run with explicit
-  attention so the attention probabilities A_b keep gradients; the image-text similarity is
-  back-propagated, and relevance accumulates as R <- R + mean_heads(clamp(dS/dA_b * A_b, 0)) @ R
-  from R = I; the class token's row over the patches, normalised to [0, 1] and upsampled, is the
-  relevance map, thresholded.
+* ``ref`` (CLIP-Ref, CoW's "lang"): nine directional captions ("{goal} in the top left", ...,
+  :func:`ref_captions`), each embedded through the prompt-template ensemble; a softmax over the nine
+  of CLIP's logits for the full frame; every region whose probability exceeds the threshold is
+  relevant (row-major 3 x 3 over the square the model sees).
+* ``grad`` (CLIP-Grad, after Chefer et al. 2021, as CoW runs it): the ViT's blocks are re-run with
+  explicit attention so the attention probabilities A_b keep gradients; CLIP's logit for the goal
+  (logit scale x cosine) is back-propagated, and relevance accumulates as
+  R <- R + mean_heads(clamp(dS/dA_b * A_b, 0)) @ R from R = I over the blocks from ``start_block``
+  on (CoW: only those after index 10); the class token's row over the patches, upsampled
+  bilinearly and multiplied by 10, is thresholded in absolute terms (no normalisation), so a frame
+  can give nothing.
 * ``dense``: per-patch ViT features (ClipBackbone.patch_features) against the goal text; no
   gradients; a softmax over patches with CLIP's temperature, thresholded.
-Thresholds are data (``THRESHOLDS`` below, per model id or architecture), not code. Goal text goes
+* ``owl`` (OWL-ViT / OWLv2 through ``transformers``, extra ``hf``; embodied.owl): the boxes scored
+  above the threshold for the query "a photo of a {goal}." are relevant, filled with their score.
+Thresholds are data (``THRESHOLDS`` below, per model id or architecture), not code; CoW's published
+ones are ``COW_THRESHOLDS`` (:func:`cow_threshold`). Goal text goes
 through a prompt ensemble (``templates``). ``center=True`` collapses a mask to its centroid pixel.
 """
 
@@ -40,9 +46,10 @@ import numpy as np
 from embodied.errors import ConfigError
 from embodied.types import Observation
 
-__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "BACKGROUND_WORDS", "depth_segments", "structure_mask", "segment_crop", "OracleLocalizer", "ClipPatchLocalizer",
-           "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "make_localizer", "collapse_to_center",
-           "vit_attention_forward"]
+__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "COW_THRESHOLDS", "cow_threshold", "BACKGROUND_WORDS",
+           "REF_REGIONS", "ref_captions", "depth_segments", "structure_mask", "segment_crop", "OracleLocalizer",
+           "ClipPatchLocalizer", "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "OwlVitLocalizer",
+           "make_localizer", "collapse_to_center", "vit_attention_forward"]
 
 THRESHOLDS: dict[str, dict[str, float]] = {
     # CoW's published range for patch/ref thresholds is 0.75-0.91 depending on model and simulator.
@@ -55,8 +62,71 @@ THRESHOLDS: dict[str, dict[str, float]] = {
 }
 BACKGROUND_WORDS = ("wall", "floor", "room", "kitchen", "bedroom", "living room", "bathroom")
 """Added to a patch localizer's vocabulary so that patches of bare room are not forced onto an object."""
-_REGIONS = (("top left", 0, 0), ("top", 0, 1), ("top right", 0, 2), ("left", 1, 0), ("center", 1, 1),
-            ("right", 1, 2), ("bottom left", 2, 0), ("bottom", 2, 1), ("bottom right", 2, 2))
+
+COW_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
+    # real-stanford/cow hparams/habitat.json, read by habitat_mp3d_runner.py as hparams[f"{loc}-{arch}-openai"]:
+    # "patch-b32-openai" 0.91, "grad-b32-openai" 0.375, "owl-b32-openai" 0.2, "mdetr-enb3-standard" 0.95. It has
+    # no CLIP-Ref ("lang") entry and no B/16 entries.
+    "habitat": {
+        "ViT-B-32": {"patch": 0.91, "grad": 0.375, "owl": 0.2},
+        "EfficientNet-B3": {"mdetr": 0.95},
+    },
+    # real-stanford/cow hparams/robo.json, read by pasture_runner.py (RoboTHOR / Pasture): "patch-b32-openai"
+    # 0.875, "lang-b32-openai" 0.25, "grad-b32-openai" 0.625, "owl-b32-openai" 0.125, and for B/16 patch 0.75,
+    # lang 0.125, grad 0.375, owl 0.125; "mdetrseg-enb3-openai" 0.95. Its "-photo" keys repeat these values.
+    # NB: both runners map --arch B16 to clip_model_name 'ViT-B/32' (so the "-b16" values were, as published,
+    # run with B/32 weights); they are kept here under ViT-B-16 as the files name them.
+    "robothor": {
+        "ViT-B-32": {"patch": 0.875, "ref": 0.25, "grad": 0.625, "owl": 0.125},
+        "ViT-B-16": {"patch": 0.75, "ref": 0.125, "grad": 0.375, "owl": 0.125},
+        "EfficientNet-B3": {"mdetr": 0.95},
+    },
+}
+"""CoW's published localizer thresholds: ``COW_THRESHOLDS[sim][backbone][localizer]`` with sim "habitat" or
+"robothor", backbone an open_clip architecture name (MDETR: "EfficientNet-B3") and localizer one of "patch",
+"ref" (CoW's "lang"), "grad", "owl", "mdetr". They apply to CoW's own rules: the softmax over the 3 x 3
+patches (``patch`` without a vocabulary), the softmax over the 9 captions, 10 x the CLIP-Grad relevance and
+the OWL-ViT box score. The toolkit's own defaults are ``THRESHOLDS``."""
+
+_COW_ALIASES = {"ViT-B/32": "ViT-B-32", "ViT-B/16": "ViT-B-16", "google/owlvit-base-patch32": "ViT-B-32",
+                "google/owlvit-base-patch16": "ViT-B-16", "lang": "ref", "mdetrseg": "mdetr"}
+
+
+def cow_threshold(sim: str, model: str, localizer: str) -> float:
+    """CoW's threshold for ``localizer`` on backbone ``model`` in simulator ``sim`` (``COW_THRESHOLDS``).
+
+    Args:
+        sim: "habitat" (hparams/habitat.json) or "robothor" (hparams/robo.json).
+        model: "ViT-B-32", "ViT-B-16" (OpenAI spellings "ViT-B/32" and OWL-ViT hub ids are accepted) or
+            "EfficientNet-B3" (MDETR).
+        localizer: "patch", "ref" (or CoW's "lang"), "grad", "owl" or "mdetr".
+    Raises:
+        ConfigError: CoW published no threshold for that combination; the message lists what it has.
+    """
+    if sim not in COW_THRESHOLDS:
+        raise ConfigError(f"unknown CoW simulator '{sim}'; choose from {sorted(COW_THRESHOLDS)}")
+    table = COW_THRESHOLDS[sim]
+    arch = _COW_ALIASES.get(model, model)
+    if arch not in table:
+        raise ConfigError(f"CoW published no {sim} thresholds for backbone '{model}'; it has {sorted(table)}")
+    kind = _COW_ALIASES.get(localizer, localizer)
+    if kind not in table[arch]:
+        raise ConfigError(f"CoW published no {sim} threshold for localizer '{localizer}' on {arch}; it has "
+                          f"{sorted(table[arch])}")
+    return table[arch][kind]
+
+
+REF_REGIONS = ("top left", "top center", "top right", "center left", "center", "center right",
+               "bottom left", "bottom center", "bottom right")
+"""CLIP-Ref's nine regions, row-major over the 3 x 3 grid (real-stanford/cow,
+src/models/localization/clip_lang.py: the captions' order is that of ``probs.reshape(3, 3)``)."""
+
+
+def ref_captions(goal: str) -> list[str]:
+    """CoW's nine CLIP-Ref captions for ``goal``, in :data:`REF_REGIONS` order: "{goal} in the top left", ...
+    (real-stanford/cow, src/models/localization/clip_lang.py); each goes through the prompt templates, so
+    "a photo of a {}." makes "a photo of a chair in the top left."."""
+    return [f"{goal} in the {region}" for region in REF_REGIONS]
 
 
 @dataclass(frozen=True)

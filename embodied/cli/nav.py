@@ -290,7 +290,7 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
         summary = summarize_results(report.rows + bad_rows)
         header = {"weights": weights, "agent": agent, "localizer": loc, "frontier": front,
                   "setup": f"preset {preset} (CoW's own setup)" if preset else "toolkit defaults (stronger than CoW's)",
-                  "proposals": _proposals(agent_cfg), "success_rule": summary["overall"].get("success_rule", "-"),
+                  "proposals": _proposals(agent_cfg), "success_rule": summary.get("success_rule", "-"),
                   "simulator": simulator, "split": run.episodes, "episode_seed": episode_seed, "run_seed": run_seed,
                   "max_steps": max_steps, "embodied": __version__, "command": command_line(ctx)}
         if threshold_note:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
 from typing import Any
 
 from embodied.errors import ConfigError
@@ -18,6 +19,32 @@ DEFAULT_AGENT_CENTRE_HEIGHT_M = 0.9009995
 
 PLATFORMS = ("CloudRendering", "Linux64", "OSXIntel64")
 """Values accepted for ``ThorConfig.platform`` (names of ``ai2thor.platform`` classes)."""
+
+# CoW's RoboTHOR setup, read from real-stanford/cow ``config_cow.yaml`` (the controller settings its
+# ``robothor_challenge.py`` starts THOR with): ``initialize: {rotateStepDegrees: 30, visibilityDistance: 1.0,
+# gridSize: 0.25, agentMode: locobot, fieldOfView: 90, snapToGrid: False, ...}``, ``width: 672``,
+# ``height: 672``, ``max_steps: 250``; ``src/simulation/constants.py`` agrees (IMAGE_WIDTH = IMAGE_HEIGHT = 672,
+# FOV = 90, ROTATION_DEG = 30, FORWARD_M = 0.25). CoW's agents send plain ``LookUp`` / ``LookDown``, i.e.
+# THOR's default 30 degrees, and its ``robothor_challenge.py`` teleports every start with ``horizon: 0``
+# (overriding the episode's ``initial_horizon``), as ThorSimulator does. Not carried over: ``agentType:
+# stochastic`` and ``continuousMode: True`` (ai2thor 5 ignores ``continuousMode``; ThorConfig has no agentType).
+# The scene is only the default one (episodes name their own): RoboTHOR's first val scene, where CoW was scored.
+THOR_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "robothor-cow": MappingProxyType(dict(
+        scene="FloorPlan_Val1_1",
+        width=672,
+        height=672,
+        hfov_deg=90.0,  # square images: THOR's vertical fieldOfView 90 is also the horizontal one
+        forward_m=0.25,
+        turn_deg=30.0,
+        tilt_deg=30.0,
+        agent_mode="locobot",
+        visibility_distance_m=1.0,
+        snap_to_grid=False,
+        max_steps=250,
+    )),
+})
+"""Named :class:`ThorConfig` settings (:meth:`ThorConfig.preset`): preset name -> field values."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -86,6 +113,25 @@ class ThorConfig:
                 f"ThorConfig.snap_to_grid=True needs turn_deg to be a multiple of 90 (THOR refuses other "
                 f"rotateStepDegrees on the grid), got {self.turn_deg}"
             )
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> ThorConfig:
+        """The config of preset ``name`` (a key of :data:`THOR_PRESETS`), with ``overrides`` applied.
+
+        ``ThorConfig.preset("robothor-cow")`` is CoW's RoboTHOR setup (real-stanford/cow): locobot agent,
+        672 x 672 images, 90 degree field of view, 0.25 m steps, 30 degree turns and looks,
+        ``visibilityDistance`` 1.0 m, 250 steps.
+
+        Raises:
+            ConfigError: unknown preset name or override field, or an invalid value.
+        """
+        if name not in THOR_PRESETS:
+            raise ConfigError(f"unknown ThorConfig preset {name!r}; choose from: {', '.join(THOR_PRESETS)}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"ThorConfig has no field(s) {unknown}; fields: {', '.join(sorted(known))}")
+        return replace(cls(**THOR_PRESETS[name]), **overrides)
 
     @property
     def intrinsics(self) -> CameraIntrinsics:

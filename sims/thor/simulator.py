@@ -1,4 +1,5 @@
-""":class:`ThorSimulator`: AI2-THOR behind our ``Simulator`` and ``GeodesicOracle`` protocols."""
+""":class:`ThorSimulator`: AI2-THOR behind our ``Simulator`` and ``GeodesicOracle`` protocols, and
+:class:`ReachableGraph`, the lattice of THOR's reachable positions that scores ObjectNav episodes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from embodied import geometry
-from embodied.errors import ConfigError, ObservationError
+from embodied.errors import ConfigError, EmbodiedError, ObservationError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult, navigation_action
 from sims.thor.config import ThorConfig, _is_real
@@ -19,6 +20,133 @@ from sims.thor.frames import (horizon_to_tilt, thor_category, unity_to_world, un
                               vertical_fov_deg, world_to_unity, world_yaw_to_unity)
 
 logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The graph of reachable positions
+# ---------------------------------------------------------------------------------------------------
+
+
+class ReachableGraph:
+    """Lattice graph over THOR's reachable agent positions, for geodesic distances to goal objects.
+
+    Nodes are the positions ``GetReachablePositions`` returns; an edge joins two positions one
+    ``grid_size_m`` apart along Unity x or along Unity z (4-neighbour), weighted by their horizontal
+    distance. This is allenact's navigation graph (allenai/allenact
+    ``allenact_plugins/ithor_plugin/ithor_environment.py``: ``_add_from_to_edge`` / ``possible_neighbor_offsets``
+    add a MoveAhead edge only between positions exactly ``gridSize`` apart along the x or z axis, compared
+    with a 0.001 tolerance after rounding to centimetres). Path lengths are therefore Manhattan-like:
+    longer than THOR's NavMesh paths (``GetShortestPath``) wherever the shortest path runs diagonally.
+
+    A point off the lattice is snapped to the horizontally nearest position (allenact
+    ``ithor_environment.py`` ``closest_reachable_point_to_position``), and the snap offset is added to the
+    distance, as allenact ``robothor_environment.py`` ``distance_from_point_to_object_type`` adds the
+    offset between the query point and the start of THOR's path.
+
+    Args:
+        positions: Unity ``{"x", "y", "z"}`` dicts (``event.metadata["actionReturn"]`` of
+            ``GetReachablePositions``) or an (N, 3) array of Unity points, metres.
+        grid_size_m: THOR's ``gridSize`` (metres), the lattice spacing.
+
+    Attributes:
+        points: (N, 3) float64 Unity positions (agent-centre height), sorted by (x, z) so that the node
+            order does not depend on the order THOR listed them in.
+        grid_size_m: the lattice spacing (metres).
+    """
+
+    def __init__(self, positions: Sequence[Mapping[str, float]] | np.ndarray, grid_size_m: float) -> None:
+        if not _is_real(grid_size_m) or not grid_size_m > 0:
+            raise ConfigError(f"grid_size_m must be > 0, got {grid_size_m!r}")
+        pts = _unity_points(positions)
+        if pts.shape[0] == 0:
+            raise ObservationError("THOR reported no reachable positions")
+        if not np.isfinite(pts).all():
+            raise ObservationError("THOR reported non-finite reachable positions")
+        self.points = pts[np.lexsort((pts[:, 2], pts[:, 0]))]
+        self.grid_size_m = float(grid_size_m)
+        self._xz = np.ascontiguousarray(self.points[:, [0, 2]])
+        self._tol = max(1e-3, 0.02 * self.grid_size_m)
+        self._tree: Any = None
+        self._adjacency: Any = None
+        self._fields: dict[tuple[int, ...], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(E, 2) int64 node index pairs (i < j) joined by an edge."""
+        adj = self._graph().tocoo()
+        keep = adj.row < adj.col
+        return np.stack([adj.row[keep], adj.col[keep]], axis=1).astype(np.int64)
+
+    def nearest(self, xz: Sequence[float] | np.ndarray) -> tuple[int, float]:
+        """Index of the position horizontally nearest to Unity ``(x, z)`` (metres) and its distance (metres)."""
+        d, i = self._kdtree().query(np.asarray(xz, dtype=np.float64).reshape(2))
+        return int(i), float(d)
+
+    def nearest_to_objects(self, xz: np.ndarray) -> np.ndarray:
+        """Goal nodes of objects at Unity ``(x, z)`` points ((M, 2), metres): for each object, the
+        reachable positions horizontally nearest to it (ties within the lattice tolerance all count).
+        Returns a sorted int64 array of node indices."""
+        obj = np.asarray(xz, dtype=np.float64).reshape(-1, 2)
+        if obj.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64)
+        d = np.linalg.norm(self._xz[:, None, :] - obj[None, :, :], axis=2)  # (N, M)
+        near = d <= d.min(axis=0, keepdims=True) + self._tol
+        return np.flatnonzero(near.any(axis=1)).astype(np.int64)
+
+    def distances_to(self, targets: Sequence[int] | np.ndarray) -> np.ndarray:
+        """(N,) float64 geodesic distance (metres) from every node to the nearest of ``targets``
+        (inf where none is connected); cached per target set."""
+        key = tuple(sorted({int(t) for t in np.asarray(targets, dtype=np.int64).reshape(-1)}))
+        if not key:
+            return np.full(len(self), math.inf)
+        if key not in self._fields:
+            from scipy.sparse.csgraph import dijkstra
+
+            self._fields[key] = np.asarray(
+                dijkstra(self._graph(), directed=False, indices=list(key), min_only=True), dtype=np.float64
+            )
+        return self._fields[key]
+
+    def distance(self, xz: Sequence[float] | np.ndarray, targets: Sequence[int] | np.ndarray) -> float:
+        """Geodesic distance (metres) from Unity ``(x, z)`` (snapped, offset added) to the nearest target node."""
+        start, offset = self.nearest(xz)
+        d = float(self.distances_to(targets)[start])
+        return d + offset if math.isfinite(d) else math.inf
+
+    def _kdtree(self) -> Any:
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self._xz)
+        return self._tree
+
+    def _graph(self) -> Any:
+        if self._adjacency is None:
+            from scipy.sparse import coo_matrix
+
+            n = len(self)
+            pairs = self._kdtree().query_pairs(self.grid_size_m + self._tol, output_type="ndarray")
+            pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+            delta = np.abs(self._xz[pairs[:, 1]] - self._xz[pairs[:, 0]])
+            length = np.linalg.norm(delta, axis=1)
+            axis_aligned = (delta.min(axis=1) <= self._tol) & (np.abs(length - self.grid_size_m) <= self._tol)
+            pairs, length = pairs[axis_aligned], length[axis_aligned]
+            self._adjacency = coo_matrix((length, (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
+        return self._adjacency
+
+
+def _unity_points(positions: Sequence[Mapping[str, float]] | np.ndarray) -> np.ndarray:
+    """(N, 3) float64 Unity points from ``{"x", "y", "z"}`` dicts or an (N, 3) array."""
+    if isinstance(positions, np.ndarray):
+        return np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    try:
+        return np.array([[float(p["x"]), float(p["y"]), float(p["z"])] for p in positions],
+                        dtype=np.float64).reshape(-1, 3)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ObservationError(f"reachable positions must be {{'x', 'y', 'z'}} dicts: {exc!r}") from exc
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -256,8 +256,9 @@ def test_nav_report_table_and_readme(tmp_path):
     for row, run in zip(rows, ("cow", "rnd")):
         overall = json.loads((tmp_path / run / "summary.json").read_text())["overall"]
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert float(cells[5]) == pytest.approx(overall["success"], abs=5e-4)
-        assert float(cells[6]) == pytest.approx(overall["spl"], abs=5e-4)
+        assert float(cells[8]) == pytest.approx(overall["success"], abs=5e-4)
+        assert float(cells[9]) == pytest.approx(overall["spl"], abs=5e-4)
+        assert cells[4] == "distance" and cells[5] == "toolkit defaults", cells
     assert "1. `embodied nav" in text and "2. `embodied nav" in text and "--agent random" in text
     res = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "no summary.json" in res.output
