@@ -46,9 +46,9 @@ import numpy as np
 from embodied.errors import ConfigError
 from embodied.types import Observation
 
-__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "COW_THRESHOLDS", "cow_threshold", "BACKGROUND_WORDS",
-           "REF_REGIONS", "ref_captions", "depth_segments", "structure_mask", "segment_crop", "OracleLocalizer",
-           "ClipPatchLocalizer", "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "OwlVitLocalizer",
+__all__ = ["Localization", "Localizer", "LOCALIZERS", "THRESHOLDS", "COW_THRESHOLDS", "cow_threshold",
+           "BACKGROUND_WORDS", "REF_REGIONS", "ref_captions", "depth_segments", "structure_mask", "segment_crop",
+           "OracleLocalizer", "ClipPatchLocalizer", "ClipRefLocalizer", "ClipGradLocalizer", "DenseClipLocalizer", "OwlVitLocalizer",
            "make_localizer", "collapse_to_center", "vit_attention_forward"]
 
 THRESHOLDS: dict[str, dict[str, float]] = {
@@ -427,25 +427,57 @@ class ClipPatchLocalizer(_ClipLocalizer):
         return self._finish(rel, found, float(cos[-1]))
 
 
+def _view_box(clip: Any, H: int, W: int) -> tuple[int, int, int, int]:
+    """(top, left, height, width) in frame pixels of the square the model sees of an (H, W) frame
+    (ClipBackbone.preprocess): the centre square for "shortest" (resize + centre crop), the whole frame
+    for "squash", a square reaching past the frame for "longest" (letterboxed)."""
+    mode = getattr(clip, "preprocess_cfg", {}).get("resize_mode", "shortest")
+    if mode == "squash":
+        return 0, 0, H, W
+    side = max(H, W) if mode == "longest" else min(H, W)
+    return int(round((H - side) / 2)), int(round((W - side) / 2)), side, side
+
+
+def _paste(values: np.ndarray, box: tuple[int, int, int, int], H: int, W: int) -> np.ndarray:
+    """An (H, W) float32 map: ``values`` (box height, box width) placed at ``box``, clipped to the frame."""
+    top, left, bh, bw = box
+    out = np.zeros((H, W), np.float32)
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + bh, H), min(left + bw, W)
+    out[y0:y1, x0:x1] = values[y0 - top:y1 - top, x0 - left:x1 - left]
+    return out
+
+
 class ClipRefLocalizer(_ClipLocalizer):
-    """CLIP-Ref: referring prompts per image region (3 x 3)."""
+    """CLIP-Ref as CoW runs it (real-stanford/cow, src/models/localization/clip_lang.py).
+
+    The nine captions of :func:`ref_captions` go through the prompt-template ensemble
+    (``clip.text_classifier(captions, templates)``: each caption embedded with every template and
+    averaged, CoW's ``zeroshot_classifier``); a softmax over the nine of ``logit_scale`` x cosine with
+    the frame (CoW: 100, OpenAI CLIP's learned scale) gives one probability per region, laid out
+    row-major as 3 x 3 and upsampled nearest-neighbour (cell of pixel y: floor(3 y / side)) over the
+    square the model sees of the frame; every region whose probability exceeds the threshold is
+    relevant, with that probability (CoW: ``probs > threshold``, so with 0.25 up to three regions).
+    """
 
     kind = "ref"
+
+    def region_probs(self, rgb: np.ndarray, goal: str) -> tuple[np.ndarray, float]:
+        """((3, 3) float32 softmax over the nine captions, row-major as REF_REGIONS; cosine of the frame
+        and the goal's own prompt ensemble) for an (H, W, 3) uint8 frame."""
+        img = self.clip.encode_images(rgb[None])[0]
+        cos = self.clip.text_classifier(ref_captions(goal), self.templates) @ img
+        probs = _softmax(self.clip.logit_scale * cos.astype(np.float64)).astype(np.float32)
+        return probs.reshape(3, 3), float(img @ self._text(goal))
 
     def __call__(self, observation: Observation, goal: str) -> Localization:
         rgb = observation.rgb
         H, W = rgb.shape[:2]
-        img = self.clip.encode_images(rgb[None])[0]
-        prompts = [f"a {goal} in the {name} of the image." for name, _, _ in _REGIONS]
-        cos = self.clip.encode_texts(prompts) @ img
-        probs = _softmax(self.clip.logit_scale * cos)
-        k = int(np.argmax(probs))
-        rel = np.zeros((H, W), np.float32)
-        found = bool(probs[k] > self.threshold)
-        if found:
-            _, i, j = _REGIONS[k]
-            rel[i * H // 3:(i + 1) * H // 3, j * W // 3:(j + 1) * W // 3] = probs[k]
-        return self._finish(rel, found, float(img @ self._text(goal)))
+        probs, score = self.region_probs(rgb, goal)
+        box = _view_box(self.clip, H, W)
+        rows, cols = (np.arange(box[2]) * 3) // box[2], (np.arange(box[3]) * 3) // box[3]
+        cells = np.where(probs > self.threshold, probs, 0.0).astype(np.float32)
+        rel = _paste(cells[rows][:, cols], box, H, W)
+        return self._finish(rel, bool((probs > self.threshold).any()), score)
 
 
 class DenseClipLocalizer(_ClipLocalizer):
@@ -507,56 +539,144 @@ def vit_attention_forward(clip: Any, x: Any) -> tuple[Any, list[Any]]:
 
 
 class ClipGradLocalizer(_ClipLocalizer):
-    """CLIP-Grad: gradient-weighted attention relevance for ViT CLIP models (see module docs)."""
+    """CLIP-Grad as CoW runs it (real-stanford/cow, src/models/localization/clip_grad.py, ``interpret_vit``).
+
+    Args:
+        start_block: index of the first ViT block whose attention relevance is accumulated. CoW's
+            ``interpret_vit(num_layers=10)`` skips every block ``i <= 10``, so the default 11 uses only
+            the last block of a 12-block ViT-B. Models with fewer blocks (the tiny test models) use at
+            least their last block: the start is clipped to ``len(blocks) - 1``.
+        scale: the relevance is multiplied by this before the threshold (CoW's ``gradient_scalar`` 10).
+
+    The relevance map is R's class-token row over the patches (R = I + sum of the blocks' cams, see
+    the module docs), back-propagated from CLIP's logit for the goal (``logit_scale`` x cosine; CoW:
+    100 x cosine, 100 being OpenAI CLIP's learned scale), upsampled bilinearly (CoW:
+    ``interpolate(..., mode='bilinear', align_corners=False)``) over the square the model sees, times
+    ``scale``, and thresholded in absolute terms: pixels with ``scale * R > threshold`` are relevant
+    (CoW returns that binary mask); there is no min-max normalisation, so a frame can give nothing
+    (found False, all-zero relevance). Relevant pixels keep ``scale * R``, divided by the frame's
+    maximum only where that exceeds 1, so that relevance stays in [0, 1] and its order is kept.
+    """
 
     kind = "grad"
 
-    def relevance_grid(self, rgb: np.ndarray, goal: str) -> tuple[np.ndarray, float]:
-        """((gh, gw) float32 relevance in [0, 1], cosine of the frame and the goal)."""
+    def __init__(self, clip: Any, threshold: float | None = None, templates: str = "short", center: bool = False,
+                 start_block: int = 11, scale: float = 10.0) -> None:
+        super().__init__(clip, threshold=threshold, templates=templates, center=center)
+        if start_block < 0 or scale <= 0:
+            raise ConfigError(f"CLIP-Grad needs start_block >= 0 and scale > 0, got {start_block}, {scale}")
+        self.start_block, self.scale = int(start_block), float(scale)
+
+    def first_block(self, n_blocks: int) -> int:
+        """The first block used of a ViT with ``n_blocks`` blocks: min(start_block, n_blocks - 1)."""
+        return min(self.start_block, n_blocks - 1)
+
+    def relevance(self, rgb: np.ndarray, goal: str) -> tuple[np.ndarray, float]:
+        """((gh, gw) float32 raw relevance >= 0: R[cls, patches] before scaling and upsampling; cosine of
+        the frame and the goal) for an (H, W, 3) uint8 frame."""
         import torch
 
         clip = self.clip
         txt = torch.from_numpy(self._text(goal)).to(clip.device)
         x = clip.preprocess(rgb[None])
         with torch.enable_grad():
+            x.requires_grad_(True)  # keeps the graph even for a model whose weights are frozen
             pooled, attns = vit_attention_forward(clip, x)
-            for a in attns:
-                a.retain_grad()
-            score = torch.nn.functional.normalize(pooled.float(), dim=-1)[0] @ txt
-            clip.model.zero_grad(set_to_none=True)
-            score.backward()
+            used = attns[self.first_block(len(attns)):]
+            cos = torch.nn.functional.normalize(pooled.float(), dim=-1)[0] @ txt
+            grads = torch.autograd.grad(clip.logit_scale * cos, used)  # no .grad left on the weights
         with torch.no_grad():
             t = attns[0].shape[-1]
             R = torch.eye(t, device=x.device)
-            for a in attns:
-                cam = (a.grad * a).clamp(min=0).mean(dim=1)[0]
+            for a, g in zip(used, grads):
+                cam = (g * a).clamp(min=0).mean(dim=1)[0]
                 R = R + cam @ R
-            rel = R[0, 1:]
-            rel = (rel - rel.min()) / (rel.max() - rel.min()).clamp(min=1e-12)
             gh, gw = clip.model.visual.grid_size
-        clip.model.zero_grad(set_to_none=True)
-        return rel.reshape(gh, gw).cpu().numpy().astype(np.float32), float(score.detach())
+            rel = R[0, 1:].reshape(gh, gw).float().cpu().numpy()
+        return rel.astype(np.float32), float(cos.detach())
+
+    def relevance_grid(self, rgb: np.ndarray, goal: str) -> tuple[np.ndarray, float]:
+        """((gh, gw) float32 relevance min-max normalised to [0, 1], for display; cosine of the frame and
+        the goal). The localizer itself thresholds the unnormalised :meth:`relevance`."""
+        rel, score = self.relevance(rgb, goal)
+        span = float(rel.max() - rel.min())
+        return ((rel - rel.min()) / max(span, 1e-12)).astype(np.float32), score
+
+    def __call__(self, observation: Observation, goal: str) -> Localization:
+        import torch
+
+        rgb = observation.rgb
+        H, W = rgb.shape[:2]
+        grid, score = self.relevance(rgb, goal)
+        box = _view_box(self.clip, H, W)
+        up = torch.nn.functional.interpolate(torch.from_numpy(grid)[None, None], size=box[2:], mode="bilinear",
+                                             align_corners=False)[0, 0].numpy()
+        s = self.scale * up
+        s = np.where(s > self.threshold, s, 0.0)
+        rel = _paste((s / max(1.0, float(s.max()))).astype(np.float32), box, H, W)
+        return self._finish(rel, bool(rel.any()), score)
+
+
+class OwlVitLocalizer:
+    """OWL-ViT (or OWLv2) as CoW's localizer (real-stanford/cow, src/models/localization/clip_owl.py).
+
+    Args:
+        checkpoint: a Hugging Face hub id or a ``save_pretrained`` folder (embodied.owl.OwlVitDetector).
+        threshold: box score cut, kept when ``score >= threshold`` (CoW's rule). Default: CoW's
+            Habitat value for OWL-ViT B/32, ``cow_threshold("habitat", "ViT-B-32", "owl")`` = 0.2
+            (RoboTHOR: 0.125).
+        device: "auto" (None), "cpu", "cuda[:N]", "mps".
+        center: collapse the mask to its centroid pixel.
+        query: the text query; CoW's is "a photo of a {goal}." (one prompt, no template ensemble).
+
+    Returns per frame: relevance (H, W) float32, each kept box filled with its score (the highest
+    where boxes overlap); found when any kept box covers a pixel; score = the best box score (NaN
+    when the model predicts no box).
+    """
+
+    kind = "owl"
+
+    def __init__(self, checkpoint: str | None = None, threshold: float | None = None, device: str | None = None,
+                 center: bool = False, *, query: str = "a photo of a {}.", cache_dir: str | None = None) -> None:
+        from embodied.owl import OWL_DEFAULT_CHECKPOINT, get_detector
+
+        if query.count("{}") != 1:
+            raise ConfigError(f"the OWL-ViT query needs exactly one '{{}}' for the goal, got '{query}'")
+        self.checkpoint = checkpoint or OWL_DEFAULT_CHECKPOINT
+        self.threshold = cow_threshold("habitat", "ViT-B-32", "owl") if threshold is None else float(threshold)
+        self.center, self.query = center, query
+        self.detector = get_detector(self.checkpoint, device=device, cache_dir=cache_dir)
 
     def __call__(self, observation: Observation, goal: str) -> Localization:
         rgb = observation.rgb
         H, W = rgb.shape[:2]
-        grid, score = self.relevance_grid(rgb, goal)
-        gh, gw = grid.shape
-        rel = np.repeat(np.repeat(grid, -(-H // gh), axis=0), -(-W // gw), axis=1)[:H, :W]
-        rel = np.where(rel > self.threshold, rel, 0.0)
-        return self._finish(rel, bool(rel.any() and score > 0), score)
+        boxes, scores = self.detector.detect(rgb, self.query.format(goal))
+        rel = np.zeros((H, W), np.float32)
+        for k in np.flatnonzero(scores >= self.threshold):
+            x0, y0 = (int(math.floor(v)) for v in boxes[k, :2])
+            x1, y1 = (int(math.ceil(v)) for v in boxes[k, 2:])
+            region = rel[max(y0, 0):min(y1, H), max(x0, 0):min(x1, W)]
+            np.maximum(region, scores[k], out=region)
+        if self.center:
+            rel = collapse_to_center(rel)
+        return Localization(rel, bool(rel.any()), float(scores.max()) if len(scores) else float("nan"))
 
 
 LOCALIZERS = {"oracle": OracleLocalizer, "patch": ClipPatchLocalizer, "ref": ClipRefLocalizer,
-              "grad": ClipGradLocalizer, "dense": DenseClipLocalizer}
+              "grad": ClipGradLocalizer, "dense": DenseClipLocalizer, "owl": OwlVitLocalizer}
 
 
 def make_localizer(name: str, clip: Any = None, **kw: Any) -> Localizer:
-    """Build localizer ``name``; the CLIP ones need a ClipBackbone."""
+    """Build localizer ``name``; the CLIP ones need a ClipBackbone. ``owl`` needs none (``clip`` is
+    ignored; pass ``checkpoint=``) and takes no ``templates`` (a ``templates`` keyword is dropped: it
+    queries with CoW's single prompt)."""
     if name not in LOCALIZERS:
         raise ConfigError(f"unknown localizer '{name}'; choose from {sorted(LOCALIZERS)}")
     if name == "oracle":
         return OracleLocalizer(**kw)
+    if name == "owl":
+        kw.pop("templates", None)
+        return OwlVitLocalizer(**kw)
     if clip is None:
         raise ConfigError(f"localizer '{name}' needs a CLIP backbone")
     return LOCALIZERS[name](clip, **kw)

@@ -64,4 +64,4 @@ def read_episode_file(path: str | os.PathLike, *, scene_dir: str | os.PathLike |
         return read_habitat_objectnav_episodes(path, scenes_dir=scene_dir, split=split), []
     from sims.thor.episodes import read_robothor_episodes
 
-    return read_robothor_episodes(path), []
+    return read_robothor_episodes(path, split=split), []

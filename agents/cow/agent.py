@@ -19,7 +19,7 @@ import numpy as np
 from agents.cow.config import CowConfig
 from embodied import geometry
 from embodied.errors import ObservationError
-from embodied.localization import Localizer
+from embodied.localization import Localization, Localizer
 from embodied.mapping.frontiers import Frontier, detect_frontiers
 from embodied.mapping.occupancy import MapConfig, OccupancyMap
 from embodied.mapping.planning import descend, geodesic_field, path_to_action
@@ -37,20 +37,25 @@ class CowAgent:
         localizer: turns (observation, goal) into a relevance map (embodied.localization).
         scorer: optional ``(rgb (H, W, 3), goal) -> float`` image-text similarity for the value
             map; needed by ``frontier="value"`` (e.g. a ClipBackbone-based scorer).
+        reuse_localizer_score: the localizer's ``Localization.score`` is the same similarity (same
+            model, same prompts): use it when finite and run ``scorer`` only when it is not.
     """
 
-    def __init__(self, config: CowConfig, localizer: Localizer, scorer: Any = None) -> None:
+    def __init__(self, config: CowConfig, localizer: Localizer, scorer: Any = None,
+                 reuse_localizer_score: bool = False) -> None:
         if config.frontier == "value" and scorer is None:
             from embodied.errors import ConfigError
 
             raise ConfigError("frontier='value' needs a scorer (image-text similarity), e.g. a CLIP backbone")
         self.config, self.localizer, self.scorer = config, localizer, scorer
+        self.reuse_localizer_score = reuse_localizer_score
         self.goal: str | None = None
         self.reset("")
 
     # ------------------------------------------------------------------ episode
     def reset(self, goal: str) -> None:
         self.goal = goal
+        self.skipped = 0  # steps that did not localize because a goal was already sure
         self.map: OccupancyMap | None = None
         self.values: ValueMap | None = None
         self._t = 0
@@ -132,12 +137,20 @@ class CowAgent:
             self._dead = np.zeros(self.map.frame.shape, bool)  # frontier cells that looking at did not clear
         floor_z = obs.agent_pose.position_m[2] if (c.pose_source == "observation" and obs.agent_pose) else 0.0
         self.map.update(obs.depth, obs.intrinsics, T, floor_z)
-        loc = self.last_localization = self.localizer(obs, self.goal)
-        if loc.found or c.miss_logodds < 0:  # with no miss penalty a frame without a detection changes nothing
+        sure = c.stop_localizing_when_sure and self._sure_of_goal()
+        if sure:  # a goal is confirmed: no more looking for it (nor ranking frontiers) until it is reached
+            self.skipped += 1
+            loc = self.last_localization = Localization(np.zeros(obs.depth.shape, np.float32), False)
+        else:
+            loc = self.last_localization = self.localizer(obs, self.goal)
+        if not sure and (loc.found or c.miss_logodds < 0):  # with no miss penalty a miss changes nothing
             self.map.vote_goal(loc.relevance if loc.found else np.zeros_like(loc.relevance), obs.depth, obs.intrinsics,
                                T, floor_z, c.goal_hit_logodds, c.miss_logodds)
-        if self.scorer is not None:
-            score = float(self.scorer(obs.rgb, self.goal))
+        if self.scorer is not None and not sure:
+            # a CLIP localizer already embedded the frame against the goal text (the same prompts): reuse
+            # its score instead of a second forward; the oracle has none (NaN) and the scorer runs
+            score = loc.score if self.reuse_localizer_score and math.isfinite(loc.score) else \
+                float(self.scorer(obs.rgb, self.goal))
             self.values.update(self.map.last_visible, T[:2, 3], yaw, math.radians(obs.intrinsics.hfov_deg), score)
         self._mark_visited(xy)
         self._track_stuck(xy, yaw)
@@ -237,6 +250,14 @@ class CowAgent:
             g[r0:r1, c0:c1] = win
         self._goal_cache = (self._t, g)
         return g
+
+    def _sure_of_goal(self) -> bool:
+        """Some goal cell is already sure enough to STOP at (``stop_logodds``), among at least
+        ``goal_min_cells`` goal cells: localizing again cannot add to that."""
+        m, c = self.map, self.config
+        r0, r1, c0, c1 = m.crop()
+        win = m.goal_logodds[r0:r1, c0:c1]
+        return bool(win.size and win.max() >= c.stop_logodds and (win > c.goal_threshold_logodds).sum() >= c.goal_min_cells)
 
     def _goal_in_reach(self, xy: np.ndarray) -> bool:
         goal = self._goal_cells()

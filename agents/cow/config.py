@@ -39,6 +39,10 @@ class CowConfig:
             depth segment under it, and marks that segment (not the whole patch) as the goal.
         proposals: CLIP-Patch's patches with a vocabulary: "segments" (every depth segment of the
             frame is cut out and classified; the default) or "grid" (the 3 x 3 cells, with ``refine``).
+        stop_localizing_when_sure: once a goal cell is sure enough to STOP at, stop localizing (and
+            scoring frames for the value map) until the goal is reached or forgotten: no CLIP forward
+            on the approach, but no miss votes either, so a sure false detection is never refuted.
+            Off by default: on 100 val episodes it cost Success (README, "CLIP path speed").
     """
 
     localizer: str = "oracle"
@@ -69,6 +73,7 @@ class CowConfig:
     vocabulary: tuple[str, ...] = ()
     refine: bool = True  # CLIP-Patch with a vocabulary: classify the depth segment under a firing patch
     proposals: str = "segments"
+    stop_localizing_when_sure: bool = False
     min_frontier_cells: int = 15
     frontier_reach_m: float = 1.0
     lookahead_m: float = 0.5

@@ -33,7 +33,14 @@ Frames (all conversion happens here, at the edge; see :mod:`embodied.geometry` f
 * **Base**: habitat agent positions lie on the navmesh (the floor), like our
   :class:`~embodied.types.AgentPose`; the camera sits ``sensor_height_m`` above it.
 * **Depth**: the depth sensor gives float32 z-depth in metres with 0 for no return; NaN, inf and negative
-  values become 0 as well.
+  values become 0 as well. With ``HabitatConfig.depth_clip_m = (min, max)`` (the ObjectNav challenge sensor:
+  (0.5, 5.0)) the frame is what habitat-lab's ``HabitatSimDepthSensor`` shows its agents, which clips to
+  [min, max] so that "nearer than min or no return" reads min and "beyond max" reads max: those saturated
+  pixels become 0 (no return) here and the rest keeps its metres (:func:`clip_depth_m`;
+  :func:`habitat_lab_depth` gives habitat-lab's own clipped / normalised frame).
+* **Navmesh, sliding**: the navmesh is recomputed for the configured agent after every scene load (radius
+  0.18 m, height 0.88 m by default; ``HabitatConfig.recompute_navmesh``, :func:`navmesh_settings`), and a
+  blocked move stops (``allow_sliding`` False) as in habitat's ObjectNav benchmark.
 * **Instances**: a pixel's instance id is the habitat semantic id of the object it shows (``obj.semantic_id``
   of ``sim.semantic_scene.objects``), which is fixed for the loaded scene. Semantic id 0 (unannotated),
   ids of no listed object and objects without a category become -1. Labels are our lower-case category
@@ -41,28 +48,38 @@ Frames (all conversion happens here, at the edge; see :mod:`embodied.geometry` f
 * **Collisions**: ``habitat_sim.Simulator.step`` reports them as ``observations["collided"]``; habitat-lab's
   wrapper exposes the same as ``previous_step_collided``, which is read when the key is missing.
 
-habitat-sim API used: ``SimulatorConfiguration`` (scene_id, scene_dataset_config_file, enable_physics,
-random_seed, gpu_device_id), ``agent.AgentConfiguration`` (height, radius, sensor_specifications,
-action_space of ``agent.ActionSpec(name, agent.ActuationSpec(amount, constraint))``), ``CameraSensorSpec``
-(uuid, sensor_type, sensor_subtype, resolution [H, W], position, hfov), ``Configuration(sim_cfg, [agent])``,
+habitat-sim API used: ``SimulatorConfiguration`` (scene_id, scene_dataset_config_file, enable_physics, random_seed,
+gpu_device_id, allow_sliding), ``nav.NavMeshSettings`` (set_defaults, agent_radius, agent_height, agent_max_climb,
+agent_max_slope, include_static_objects), ``agent.AgentConfiguration`` (height, radius, sensor_specifications,
+action_space of ``agent.ActionSpec(name, agent.ActuationSpec(amount, constraint))``), ``CameraSensorSpec`` (uuid,
+sensor_type, sensor_subtype, resolution [H, W], position, hfov), ``Configuration(sim_cfg, [agent])``,
 ``Simulator(cfg)`` with ``step(name)``, ``get_sensor_observations()``, ``initialize_agent(0, AgentState)``,
-``get_agent(0).get_state()``, ``seed``, ``reconfigure``, ``close``, ``pathfinder`` (``find_path`` with
-``ShortestPath`` / ``MultiGoalShortestPath``, ``is_navigable``, ``snap_point``,
-``get_random_navigable_point``, ``is_loaded``) and ``semantic_scene.objects``.
+``get_agent(0).get_state()``, ``seed``, ``reconfigure``, ``close``, ``recompute_navmesh(pathfinder, settings)``,
+``pathfinder`` (``find_path`` with ``ShortestPath`` / ``MultiGoalShortestPath``, ``is_navigable``, ``snap_point``,
+``get_random_navigable_point``, ``is_loaded``, ``nav_mesh_settings``) and ``semantic_scene.objects`` (``aabb.center``
+an attribute before habitat-sim 0.3.3, a method from then on).
 """
 
 from __future__ import annotations
 
-from sims.habitat.config import SCENE_SUFFIXES, HabitatConfig  # noqa: F401 - SCENE_SUFFIXES: re-exported
-from sims.habitat.episodes import (  # noqa: F401 - DEFAULT_SCENE_PATH_PREFIX: re-exported
+from sims.habitat.config import (  # noqa: F401 - the constants: re-exported
+    OBJECTNAV_CHALLENGE,
+    SCENE_SUFFIXES,
+    HabitatConfig,
+)
+from sims.habitat.episodes import (  # noqa: F401 - the constants: re-exported
+    DEFAULT_CONTENT_SCENES_PATH,
     DEFAULT_SCENE_PATH_PREFIX,
+    habitat_scene_name,
     read_habitat_objectnav_episodes,
 )
 from sims.habitat.frames import (
     HABITAT_CATEGORY_MAP,
     R_WORLD_HABITAT,
+    clip_depth_m,
     habitat_camera_pose,
     habitat_category,
+    habitat_lab_depth,
     habitat_quat_to_yaw,
     habitat_to_world,
     quat_to_matrix,
@@ -78,6 +95,7 @@ from sims.habitat.simulator import (  # noqa: F401 - the sensor uuids: re-export
     HabitatSimulator,
     make_configuration,
     make_habitat_simulator,
+    navmesh_settings,
 )
 
 __all__ = [
@@ -96,5 +114,9 @@ __all__ = [
     "habitat_camera_pose",
     "make_configuration",
     "make_habitat_simulator",
+    "navmesh_settings",
+    "clip_depth_m",
+    "habitat_lab_depth",
     "read_habitat_objectnav_episodes",
+    "habitat_scene_name",
 ]

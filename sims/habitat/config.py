@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from embodied.errors import ConfigError
@@ -12,6 +12,13 @@ from embodied.types import CameraIntrinsics
 
 SCENE_SUFFIXES = (".glb", ".gltf", ".ply", ".obj")
 """File endings accepted for ``HabitatConfig.scene`` without a scene dataset config (".basis.glb" ends in ".glb")."""
+
+OBJECTNAV_CHALLENGE: dict[str, Any] = {
+    "width": 640, "height": 480, "hfov_deg": 79.0, "sensor_height_m": 0.88, "depth_clip_m": (0.5, 5.0),
+    "agent_radius_m": 0.18, "agent_height_m": 0.88, "recompute_navmesh": True, "allow_sliding": False,
+    "forward_m": 0.25, "turn_deg": 30.0, "tilt_deg": 30.0, "tilt_limit_deg": None, "max_steps": 500,
+}
+"""The settings :meth:`HabitatConfig.objectnav_challenge` applies (sources in its docstring)."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -23,6 +30,13 @@ SCENE_SUFFIXES = (".glb", ".gltf", ".ply", ".obj")
 class HabitatConfig:
     """Settings of :class:`HabitatSimulator` (defaults: habitat-lab's HM3D ObjectNav agent).
 
+    The defaults follow facebookresearch/habitat-lab ``habitat-lab/habitat/config/benchmark/nav/objectnav/
+    objectnav_hm3d.yaml`` (agent radius 0.18 m / height 0.88 m, camera 0.88 m, HFOV 79, turn 30,
+    ``habitat_sim_v0.allow_sliding: False``, 500 steps) and, for what it leaves unset, habitat-lab's
+    ``habitat/config/default_structured_configs.py`` (``AgentConfig.max_climb`` 0.2 m, ``max_slope`` 45 deg,
+    ``forward_step_size`` 0.25 m, ``default_agent_navmesh: True``). Image size (224 x 224) and tilt (30
+    deg, limited to +-60) are this toolkit's; :meth:`objectnav_challenge` gives the challenge sensor.
+
     Attributes:
         scene: path of a scene file (.glb, .basis.glb, .gltf, .ply, .obj), or a scene handle when
             ``scene_dataset_config`` is given.
@@ -31,6 +45,17 @@ class HabitatConfig:
         hfov_deg: horizontal field of view in degrees, in (0, 180) (79 = habitat ObjectNav).
         sensor_height_m: camera height above the agent's base (metres).
         agent_radius_m, agent_height_m: the agent cylinder (navmesh settings), metres.
+        agent_max_climb_m: highest step the navmesh lets the agent climb (``NavMeshSettings.agent_max_climb``),
+            metres.
+        agent_max_slope_deg: steepest walkable floor (``NavMeshSettings.agent_max_slope``), degrees in (0, 90).
+        recompute_navmesh: rebuild the scene's navmesh for this agent (radius, height, climb, slope) after
+            every scene load, as habitat-lab's ``default_agent_navmesh`` does; also builds one when the scene
+            ships none. False: use the scene's own ``.navmesh`` as it is (none: no collision checking).
+        allow_sliding: ``SimulatorConfiguration.allow_sliding``: a blocked MOVE_FORWARD slides along the
+            obstacle (True, habitat-sim's default) or stops where it hit (False, habitat ObjectNav).
+        depth_clip_m: ``(min_depth, max_depth)`` in metres, habitat-lab's depth sensor range (the ObjectNav
+            challenge sensor: (0.5, 5.0)); depth outside it becomes 0 (no return, see
+            :func:`~sims.habitat.clip_depth_m`). None: the raw depth.
         forward_m: MOVE_FORWARD distance in metres.
         turn_deg: TURN_LEFT / TURN_RIGHT angle in degrees.
         tilt_deg: LOOK_UP / LOOK_DOWN angle in degrees.
@@ -49,6 +74,11 @@ class HabitatConfig:
     sensor_height_m: float = 0.88
     agent_radius_m: float = 0.18
     agent_height_m: float = 0.88
+    agent_max_climb_m: float = 0.2
+    agent_max_slope_deg: float = 45.0
+    recompute_navmesh: bool = True
+    allow_sliding: bool = False
+    depth_clip_m: tuple[float, float] | None = None
     forward_m: float = 0.25
     turn_deg: float = 30.0
     tilt_deg: float = 30.0
@@ -68,12 +98,41 @@ class HabitatConfig:
             value = getattr(self, name)
             if not _is_real(value) or not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"HabitatConfig.{name} must be a finite number > 0, got {value!r}")
+        climb, slope = self.agent_max_climb_m, self.agent_max_slope_deg
+        if not _is_real(climb) or not 0 <= climb < math.inf:
+            raise ConfigError(f"HabitatConfig.agent_max_climb_m must be a finite number >= 0, got {climb!r}")
+        if not _is_real(slope) or not 0 < slope < 90:
+            raise ConfigError(f"HabitatConfig.agent_max_slope_deg must be in (0, 90), got {slope!r}")
         if not _is_real(self.hfov_deg) or not 0.0 < self.hfov_deg < 180.0:
             raise ConfigError(f"HabitatConfig.hfov_deg must be in (0, 180), got {self.hfov_deg!r}")
         if self.tilt_limit_deg is not None and (not _is_real(self.tilt_limit_deg) or not 0 < self.tilt_limit_deg <= 90):
             raise ConfigError(f"HabitatConfig.tilt_limit_deg must be None or in (0, 90], got {self.tilt_limit_deg!r}")
-        if not isinstance(self.semantic, bool):
-            raise ConfigError(f"HabitatConfig.semantic must be True or False, got {self.semantic!r}")
+        for name in ("semantic", "recompute_navmesh", "allow_sliding"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"HabitatConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        object.__setattr__(self, "depth_clip_m", _check_depth_clip(self.depth_clip_m))
+
+    @classmethod
+    def objectnav_challenge(cls, scene: str, **overrides: Any) -> HabitatConfig:
+        """The habitat ObjectNav challenge agent and sensor on ``scene``; keyword ``overrides`` win.
+
+        640 x 480 RGB-D at HFOV 79 and 0.88 m, depth clipped to [0.5, 5.0] m, agent radius 0.18 m /
+        height 0.88 m with its own navmesh, no sliding, MOVE_FORWARD 0.25 m, turns 30 deg, 500 steps
+        (facebookresearch/habitat-lab ``habitat-lab/habitat/config/benchmark/nav/objectnav/objectnav_hm3d.yaml``
+        and facebookresearch/habitat-challenge ``configs/challenge_objectnav2022.local.rgbd.yaml``). Looks are
+        30 deg (``TILT_ANGLE: 30`` of the challenge config; objectnav_hm3d.yaml leaves habitat-lab's default
+        15) without a pitch limit: habitat-lab's look actions carry no constraint (habitat-lab
+        ``habitat/sims/habitat_simulator/actions.py``, ``HabitatSimV1ActionSpaceConfiguration``).
+
+        Raises:
+            ConfigError: an unknown override name or a bad value.
+        """
+        settings: dict[str, Any] = dict(OBJECTNAV_CHALLENGE)
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"HabitatConfig.objectnav_challenge: unknown setting(s) {', '.join(unknown)}")
+        settings.update(overrides)
+        return cls(scene=scene, **settings)
 
     @property
     def intrinsics(self) -> CameraIntrinsics:
@@ -83,6 +142,20 @@ class HabitatConfig:
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_depth_clip(value: Any) -> tuple[float, float] | None:
+    """None, or ``(min_depth_m, max_depth_m)`` as floats with 0 <= min < max < inf."""
+    if value is None:
+        return None
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        lo = hi = None
+    if not (_is_real(lo) and _is_real(hi) and 0 <= lo < hi < math.inf):
+        raise ConfigError(f"HabitatConfig.depth_clip_m must be None or (min_depth_m, max_depth_m) with "
+                          f"0 <= min < max (the challenge sensor: (0.5, 5.0)), got {value!r}")
+    return float(lo), float(hi)
 
 
 def _check_int(name: str, value: Any, minimum: int | None) -> None:

@@ -1,5 +1,6 @@
 """Frame conversion between habitat (Y up, -Z forward) and ours (Z up): points, quaternions, heading,
-camera tilt and pose, and category names (pure functions; the conventions are in :mod:`sims.habitat`)."""
+camera tilt and pose, category names, and habitat-lab's depth clipping (pure functions; the conventions are
+in :mod:`sims.habitat`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from embodied import geometry
 from embodied.errors import ConfigError
+from embodied.types import NO_DEPTH
 
 R_WORLD_HABITAT = np.array([[0.0, 0.0, -1.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 """(3, 3) rotation taking habitat coordinates (Y up, -Z forward) to ours (Z up): ``p_ours = R @ p_habitat``."""
@@ -168,3 +170,61 @@ def habitat_category(name: str) -> str:
         return HABITAT_CATEGORY_MAP[key]
     key = " ".join(key.replace("_", " ").replace("-", " ").split())
     return HABITAT_CATEGORY_MAP.get(key, key)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Depth: habitat-lab's sensor range and our "0 = no return"
+# ---------------------------------------------------------------------------------------------------
+
+
+def habitat_lab_depth(depth: np.ndarray, min_depth_m: float, max_depth_m: float,
+                      normalize_depth: bool = True) -> np.ndarray:
+    """What habitat-lab's depth sensor gives a habitat-lab agent for a raw habitat-sim depth frame.
+
+    facebookresearch/habitat-lab ``habitat/sims/habitat_simulator/habitat_simulator.py``,
+    ``HabitatSimDepthSensor.get_observation``: the frame is clipped to ``[min_depth, max_depth]`` (so a
+    pixel with no return, raw 0, reads ``min_depth``; one beyond the range reads ``max_depth``), given a
+    trailing channel, and with ``normalize_depth`` (habitat-lab's default) mapped to
+    ``(d - min_depth) / (max_depth - min_depth)`` in [0, 1].
+
+    Args:
+        depth: (H, W) or (H, W, 1) raw z-depth in metres (0 = no return).
+        min_depth_m, max_depth_m: the sensor range, metres.
+        normalize_depth: scale to [0, 1] as habitat-lab does by default.
+
+    Returns:
+        (H, W, 1) float32: metres in [min, max], or [0, 1] when normalised.
+    """
+    d = np.asarray(depth, dtype=np.float32)
+    if d.ndim == 3 and d.shape[-1] == 1:
+        d = d[..., 0]
+    out = np.clip(d, np.float32(min_depth_m), np.float32(max_depth_m))[..., None]
+    if normalize_depth:
+        out = (out - np.float32(min_depth_m)) / np.float32(max_depth_m - min_depth_m)
+    return out.astype(np.float32, copy=False)
+
+
+def clip_depth_m(depth: np.ndarray, min_depth_m: float, max_depth_m: float) -> np.ndarray:
+    """A raw habitat-sim depth frame seen through habitat-lab's depth range, in our convention.
+
+    habitat-lab clips to ``[min_depth, max_depth]`` (:func:`habitat_lab_depth`): pixels nearer than
+    ``min_depth`` or with no return come out as ``min_depth`` and pixels beyond ``max_depth`` as
+    ``max_depth``, values that carry no range any more. Here they become :data:`~embodied.types.NO_DEPTH`
+    (0, "no return", the toolkit's convention), so an agent gets the same information as a habitat-lab
+    agent and no phantom obstacle at the range limits: raw ``d`` in ``[min, max]`` stays ``d`` (metres);
+    raw ``d < min`` (0 included), ``d > max``, NaN and inf become 0.
+
+    Args:
+        depth: (H, W) or (H, W, 1) raw z-depth in metres.
+        min_depth_m, max_depth_m: the sensor range, metres.
+
+    Returns:
+        (H, W) float32 metres, 0 outside the range.
+    """
+    d = np.array(depth, dtype=np.float32, copy=True)
+    if d.ndim == 3 and d.shape[-1] == 1:
+        d = d[..., 0]
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(d) & (d >= np.float32(min_depth_m)) & (d <= np.float32(max_depth_m))
+    d[~keep] = NO_DEPTH
+    return d

@@ -18,8 +18,9 @@ from embodied.errors import ConfigError, ObservationError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult, navigation_action
 from sims.habitat.config import HabitatConfig, _check_scene_exists, _same_scene
-from sims.habitat.frames import (_NO_CATEGORY, _xyz, habitat_camera_pose, habitat_category, habitat_quat_to_yaw,
-                                 habitat_to_world, quat_wxyz, sensor_tilt, world_to_habitat, yaw_to_habitat_quat)
+from sims.habitat.frames import (_NO_CATEGORY, _xyz, clip_depth_m, habitat_camera_pose, habitat_category,
+                                 habitat_quat_to_yaw, habitat_to_world, quat_wxyz, sensor_tilt, world_to_habitat,
+                                 yaw_to_habitat_quat)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,14 @@ def _action_space(hs: ModuleType, config: HabitatConfig) -> dict[str, Any]:
 def make_configuration(hs: ModuleType, config: HabitatConfig) -> Any:
     """A ``habitat_sim.Configuration`` for ``config``: one agent with RGB, depth and (optionally) semantic cameras.
 
+    ``sim_cfg.allow_sliding`` is ``config.allow_sliding``: habitat-lab copies its
+    ``habitat_sim_v0.allow_sliding`` onto the ``SimulatorConfiguration`` (facebookresearch/habitat-lab
+    ``habitat/sims/habitat_simulator/habitat_simulator.py``, ``create_sim_config`` / ``overwrite_config``),
+    and habitat-sim's ``Simulator.step_filter`` then moves with ``pathfinder.try_step`` (sliding) or
+    ``try_step_no_sliding`` (facebookresearch/habitat-sim ``src_python/habitat_sim/simulator.py``). The
+    navmesh is not part of this configuration: :class:`HabitatSimulator` recomputes it after the scene
+    loaded (:func:`navmesh_settings`), which works with every habitat-sim version.
+
     Args:
         hs: the ``habitat_sim`` module.
         config: the settings.
@@ -68,6 +77,7 @@ def make_configuration(hs: ModuleType, config: HabitatConfig) -> Any:
     sim_cfg.enable_physics = False
     sim_cfg.random_seed = config.seed
     sim_cfg.gpu_device_id = config.gpu_device_id
+    sim_cfg.allow_sliding = config.allow_sliding
     sensors = [_camera_spec(hs, RGB_UUID, hs.SensorType.COLOR, config),
                _camera_spec(hs, DEPTH_UUID, hs.SensorType.DEPTH, config)]
     if config.semantic:
@@ -78,6 +88,31 @@ def make_configuration(hs: ModuleType, config: HabitatConfig) -> Any:
     agent_cfg.sensor_specifications = sensors
     agent_cfg.action_space = _action_space(hs, config)
     return hs.Configuration(sim_cfg, [agent_cfg])
+
+
+def navmesh_settings(hs: ModuleType, config: HabitatConfig) -> Any:
+    """The ``habitat_sim.nav.NavMeshSettings`` of ``config``'s agent (what the navmesh is recomputed with).
+
+    habitat-lab's rule (facebookresearch/habitat-lab ``habitat/sims/habitat_simulator/habitat_simulator.py``,
+    ``create_sim_config`` with ``default_agent_navmesh``): habitat-sim's defaults (``set_defaults()``, e.g.
+    5 cm cells), then the agent's radius and height, ``AgentConfig.max_climb`` / ``max_slope`` and
+    ``navmesh_include_static_objects`` (False). ``include_static_objects`` is set only where the class
+    has it (habitat-sim >= 0.3).
+
+    Args:
+        hs: the ``habitat_sim`` module.
+        config: the settings (``agent_radius_m``, ``agent_height_m``, ``agent_max_climb_m``,
+            ``agent_max_slope_deg``; metres and degrees).
+    """
+    settings = hs.nav.NavMeshSettings()
+    settings.set_defaults()
+    settings.agent_radius = float(config.agent_radius_m)
+    settings.agent_height = float(config.agent_height_m)
+    settings.agent_max_climb = float(config.agent_max_climb_m)
+    settings.agent_max_slope = float(config.agent_max_slope_deg)
+    if hasattr(settings, "include_static_objects"):
+        settings.include_static_objects = False
+    return settings
 
 
 def make_habitat_simulator(config: HabitatConfig) -> Any:
@@ -109,6 +144,18 @@ class HabitatSimulator:
 
     Actions: MOVE_FORWARD -> "move_forward", TURN_LEFT / TURN_RIGHT -> "turn_left" / "turn_right",
     LOOK_UP / LOOK_DOWN -> "look_up" / "look_down"; STOP ends the episode without calling habitat.
+
+    Navmesh: with ``config.recompute_navmesh`` (the default) the navmesh is rebuilt for the agent
+    (:func:`navmesh_settings`: radius 0.18 m, height 0.88 m, climb 0.2 m, slope 45 deg by default) with
+    ``sim.recompute_navmesh(sim.pathfinder, settings)`` whenever a scene was loaded (here, and after every
+    scene switch) unless the loaded navmesh already has exactly these settings; a scene without a
+    ``.navmesh`` (``pathfinder.is_loaded`` False) gets one too. habitat-lab does the same through
+    ``SimulatorConfiguration.navmesh_settings`` (facebookresearch/habitat-lab
+    ``habitat/sims/habitat_simulator/habitat_simulator.py``), which habitat-sim >= 0.3 applies at load
+    ("recompute if unloaded or the settings differ", habitat-sim ``src/esp/sim/Simulator.cpp``); older
+    habitat-sim recomputed in Python for the agent's radius and height only (habitat-sim
+    ``src_python/habitat_sim/simulator.py``, ``_config_pathfinder``). Episode start poses and view points
+    of habitat's ObjectNav datasets lie on that navmesh.
     """
 
     _ACTIONS = {
@@ -133,6 +180,7 @@ class HabitatSimulator:
         self._dataset_config = config.scene_dataset_config
         self._rng = np.random.default_rng(config.seed)
         self._labels: Mapping[int, str] = MappingProxyType({})
+        self._ensure_navmesh()
         self._load_semantic_labels()
         self._goal_points: dict[str, np.ndarray] = {}
         self._last: Observation | None = None
@@ -288,7 +336,30 @@ class HabitatSimulator:
         logger.info("habitat: switching scene %s -> %s", self._scene, new.scene)
         self._sim.reconfigure(make_configuration(self._habitat, new))
         self._scene, self._dataset_config = new.scene, new.scene_dataset_config
+        self._ensure_navmesh()  # the new scene came with its own navmesh (or none)
         self._load_semantic_labels()
+
+    def _ensure_navmesh(self) -> None:
+        """Recompute the loaded scene's navmesh for the configured agent (see the class docstring)."""
+        pf = self._sim.pathfinder
+        if not self.config.recompute_navmesh:
+            if not getattr(pf, "is_loaded", True):
+                logger.warning("habitat scene %s has no navmesh and recompute_navmesh is off: no collision "
+                               "checking, no geodesic distances", self._scene)
+            return
+        settings = navmesh_settings(self._habitat, self.config)
+        if getattr(pf, "is_loaded", False):
+            try:
+                if pf.nav_mesh_settings == settings:
+                    return  # already built for this agent (habitat-sim >= 0.3 with navmesh_settings)
+            except (AttributeError, TypeError):  # older habitat-sim: no nav_mesh_settings / no __eq__
+                pass
+        logger.info("habitat: recomputing the navmesh of %s for agent radius %.3f m, height %.3f m", self._scene,
+                    settings.agent_radius, settings.agent_height)
+        ok = self._sim.recompute_navmesh(pf, settings)
+        if ok is False or not getattr(pf, "is_loaded", True):
+            logger.warning("habitat could not compute a navmesh for %s: no collision checking, no geodesic "
+                           "distances", self._scene)
 
     def _place_agent(self, position_h: np.ndarray, yaw_rad: float, what: str) -> None:
         """``initialize_agent(0, AgentState)`` at a habitat position facing our ``yaw_rad`` (sensors reset)."""
@@ -326,7 +397,7 @@ class HabitatSimulator:
     def _snapped_object_centres(self, category: str) -> np.ndarray:
         """(N, 3) habitat navmesh points nearest to the centres of the scene's ``category`` objects."""
         scene = getattr(self._sim, "semantic_scene", None)
-        centres = [np.asarray(_xyz(obj.aabb.center)) for obj in (getattr(scene, "objects", None) or [])
+        centres = [np.asarray(_aabb_center(obj)) for obj in (getattr(scene, "objects", None) or [])
                    if obj is not None and habitat_category(_category_name(obj)) == category]
         snapped = [np.asarray(self._sim.pathfinder.snap_point(np.asarray(c, np.float32)), np.float64) for c in centres]
         snapped = [s for s in snapped if np.all(np.isfinite(s))]
@@ -398,14 +469,18 @@ class HabitatSimulator:
         return np.array(img[..., :3], dtype=np.uint8, copy=True)
 
     def _depth(self, raw: Mapping[str, Any]) -> np.ndarray | None:
-        """(H, W) float32 z-depth in metres; NaN, inf and negative values -> 0 (no return)."""
+        """(H, W) float32 z-depth in metres; NaN, inf and negative values -> 0 (no return); with
+        ``config.depth_clip_m`` also everything outside the sensor range (:func:`clip_depth_m`)."""
         if DEPTH_UUID not in raw:
             return None
         depth = np.array(raw[DEPTH_UUID], dtype=np.float32, copy=True)
         if depth.ndim == 3 and depth.shape[-1] == 1:
             depth = depth[..., 0]
         self._check_size(DEPTH_UUID, depth)
-        depth[~np.isfinite(depth) | (depth < 0)] = NO_DEPTH
+        with np.errstate(invalid="ignore"):
+            depth[~np.isfinite(depth) | (depth < 0)] = NO_DEPTH
+        if self.config.depth_clip_m is not None:
+            depth = clip_depth_m(depth, *self.config.depth_clip_m)
         return depth
 
     def _semantic(self, raw: Mapping[str, Any]) -> tuple[np.ndarray | None, Mapping[int, str]]:
@@ -424,6 +499,14 @@ class HabitatSimulator:
 def _agent_pose(state: Any) -> AgentPose:
     x, y, z = habitat_to_world(np.asarray(state.position, dtype=np.float64).reshape(3))
     return AgentPose((float(x), float(y), float(z)), habitat_quat_to_yaw(state.rotation))
+
+
+def _aabb_center(obj: Any) -> tuple[float, float, float]:
+    """Habitat (x, y, z) of a ``SemanticObject``'s box centre: ``obj.aabb.center`` is an array attribute in
+    habitat-sim < 0.3.3 and a method of a magnum ``Range3D`` from 0.3.3 on (reported in hovsg/HOV-SG issue
+    #25, "habitat-sim=0.3.3 ... obj.aabb.center ... no longer numpy arrays"); both are read."""
+    centre = obj.aabb.center
+    return _xyz(centre() if callable(centre) else centre)
 
 
 def _semantic_id(obj: Any) -> int | None:

@@ -31,8 +31,16 @@ Frames (all conversion happens here, at the edge; see :mod:`embodied.geometry` f
   in ``metadata["objects"]`` are -1. Labels are our lower-case category names (:func:`thor_category`).
 
 THOR actions used: ``MoveAhead(moveMagnitude)``, ``RotateLeft/RotateRight(degrees)``,
-``LookUp/LookDown(degrees)``, ``TeleportFull(position, rotation, horizon[, standing])`` and
-``GetShortestPathToPoint(position, target)`` (Vector3 dicts; ``actionReturn["corners"]``).
+``LookUp/LookDown(degrees)``, ``TeleportFull(position, rotation, horizon[, standing])``,
+``GetShortestPathToPoint(position, target)`` (Vector3 dicts; ``actionReturn["corners"]``) and
+``GetReachablePositions`` (``actionReturn``: a list of Unity ``{"x", "y", "z"}`` agent positions).
+
+**Scoring ObjectNav** (RoboTHOR / CoW): ``ThorSimulator.goal_success(category)`` is RoboTHOR's success
+rule at STOP (an object of the category is ``visible``, which THOR reports only within
+``visibilityDistance``); ``ThorSimulator.distance_to_goal(category)`` is the geodesic distance on the
+4-neighbour lattice of reachable positions (:class:`ReachableGraph`) for DistanceToGoal, SPL and SoftSPL.
+``ThorConfig.preset("robothor-cow")`` is CoW's RoboTHOR setup; :func:`read_robothor_episodes` reads the
+RoboTHOR challenge's episode files and :func:`sample_thor_episodes` draws episodes in scenes without them.
 """
 
 from __future__ import annotations
@@ -40,9 +48,11 @@ from __future__ import annotations
 from sims.thor.config import (  # noqa: F401 - DEFAULT_AGENT_CENTRE_HEIGHT_M, PLATFORMS: re-exported
     DEFAULT_AGENT_CENTRE_HEIGHT_M,
     PLATFORMS,
+    THOR_PRESETS,
     ThorConfig,
 )
 from sims.thor.controller import ThorBuildUnavailableError, make_controller
+from sims.thor.episodes import ROBOTHOR_GOALS, ROBOTHOR_OBJECT_TYPES, read_robothor_episodes, sample_thor_episodes
 from sims.thor.frames import (
     THOR_CATEGORY_MAP,
     horizon_to_tilt,
@@ -53,11 +63,17 @@ from sims.thor.frames import (
     world_to_unity,
     world_yaw_to_unity,
 )
-from sims.thor.simulator import ThorSimulator
+from sims.thor.simulator import ReachableGraph, ThorSimulator
 
 __all__ = [
     "ThorConfig",
+    "THOR_PRESETS",
     "ThorSimulator",
+    "ReachableGraph",
+    "read_robothor_episodes",
+    "sample_thor_episodes",
+    "ROBOTHOR_OBJECT_TYPES",
+    "ROBOTHOR_GOALS",
     "ThorBuildUnavailableError",
     "THOR_CATEGORY_MAP",
     "thor_category",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from embodied import geometry
-from embodied.errors import ConfigError, EmbodiedError, ObservationError
+from embodied.errors import ConfigError, ObservationError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import NO_DEPTH, NO_INSTANCE, Action, AgentPose, Observation, StepResult, navigation_action
 from sims.thor.config import ThorConfig, _is_real
@@ -157,6 +157,10 @@ def _unity_points(positions: Sequence[Mapping[str, float]] | np.ndarray) -> np.n
 class ThorSimulator:
     """AI2-THOR behind the toolkit's :class:`~embodied.types.Simulator` and ``GeodesicOracle`` protocols.
 
+    ObjectNav episodes are scored the RoboTHOR / CoW way: :meth:`goal_success` (the goal visible at
+    STOP) decides Success, :meth:`distance_to_goal` (lattice geodesic) gives DistanceToGoal and SPL's
+    shortest path.
+
     Args:
         config: the settings.
         controller: an already started ``ai2thor.controller.Controller`` (or anything with its
@@ -174,6 +178,7 @@ class ThorSimulator:
         self._object_ids: dict[str, int] = {}
         self._categories: dict[int, str] = {}
         self._event: Any = None
+        self._graph: ReachableGraph | None = None
         self._scene: str | Mapping[str, Any] | None = None
         self._goal: str | None = None
         self._steps = 0
@@ -261,6 +266,125 @@ class ThorSimulator:
         corners = (event.metadata.get("actionReturn") or {}).get("corners") or []
         return _horizontal_path_length(corners)
 
+    # -- ObjectNav scoring ---------------------------------------------------------------------------
+
+    def distance_to_goal(self, category: str, position_m: Sequence[float] | np.ndarray | None = None) -> float:
+        """Geodesic distance (metres) from the agent, or from the floor point ``position_m`` of our frame
+        ((x, y) or (x, y, z); only x and y count), to the nearest object of ``category``.
+
+        Measured on the :class:`ReachableGraph` of the scene (``GetReachablePositions``, asked once per
+        scene load): from the lattice position nearest the start (plus the snap offset) to the goal
+        nodes, the reachable positions nearest each ``category`` object of the current event, horizontally.
+        That mirrors THOR's ``GetShortestPath(objectType)``, with which allenact
+        (``allenact_plugins/robothor_plugin/robothor_environment.py`` ``distance_to_object_type``) and CoW
+        (real-stanford/cow ``robothor_challenge.py`` ``distance_from_point_to_object_type``) measure
+        RoboTHOR distances: a path to the walkable point nearest the object, not to the object (the
+        RoboTHOR episodes' ``shortest_path`` ends 0.77 m from ``target_position`` in the
+        allenai/robothor-challenge README example). Unlike THOR's NavMesh paths, lattice paths take no
+        diagonals (see :class:`ReachableGraph`), so they can be longer than ``shortest_path_length``.
+        Multi-source Dijkstra (``scipy.sparse.csgraph.dijkstra``), cached per goal node set.
+
+        ``category`` is one of our names (:func:`~sims.thor.thor_category`) or a THOR ``objectType``.
+
+        Returns:
+            metres; ``math.inf`` when no goal node is connected to the start.
+
+        Raises:
+            ConfigError: the scene has no object of ``category``.
+            ObservationError: THOR's ``GetReachablePositions`` failed or returned nothing.
+        """
+        self._check_open()
+        event = self._require_event("distance_to_goal")
+        graph = self.reachable_graph()
+        objects = [o for o in event.metadata.get("objects") or [] if _is_category(o, category)]
+        if not objects:
+            raise ConfigError(f"no '{category}' in THOR scene {self._scene_name()}; its categories: "
+                              f"{', '.join(self._scene_categories(event)) or 'none'}")
+        goals = np.array([[float(o["position"]["x"]), float(o["position"]["z"])] for o in objects])
+        targets = graph.nearest_to_objects(goals)
+        if position_m is None:
+            agent = event.metadata["agent"]["position"]
+            xz = (float(agent["x"]), float(agent["z"]))
+        else:
+            p = np.asarray(position_m, dtype=np.float64).reshape(-1)
+            if p.shape[0] not in (2, 3) or not np.isfinite(p[:2]).all():
+                raise ConfigError(f"position_m must be a finite (x, y) or (x, y, z) point, got {position_m!r}")
+            u = world_to_unity((p[0], p[1], 0.0))
+            xz = (u["x"], u["z"])
+        return graph.distance(xz, targets)
+
+    def goal_success(self, category: str, *, max_distance_m: float | None = None) -> bool:
+        """RoboTHOR's ObjectNav success test, for the moment the agent calls STOP: some object of
+        ``category`` in the current event's ``metadata["objects"]`` is ``visible``.
+
+        THOR reports ``visible`` only for objects in the frame, unobstructed and within
+        ``visibilityDistance`` of the agent's vertical axis (AI2-THOR docs, "Concepts": visibility), so
+        the distance is part of the rule already: ``ThorConfig.visibility_distance_m`` (1.0 m in the
+        RoboTHOR challenge and in CoW). This is CoW's rule (real-stanford/cow ``robothor_challenge.py``:
+        ``success = stopped and target_obj["visible"]``, no separate distance check; the same in
+        allenai/robothor-challenge ``robothor_challenge/challenge.py``), over every object of the
+        category as allenact's ``ObjectNavTask._is_goal_in_range`` does
+        (``allenact_plugins/robothor_plugin/robothor_tasks.py``: any visible object of the type).
+
+        Args:
+            category: one of our names (:func:`~sims.thor.thor_category`) or a THOR ``objectType``.
+            max_distance_m: when given, the object's ``metadata["distance"]`` (metres, from the agent's
+                camera to the object's centre) must also be at most this. Stricter than CoW: large
+                objects can be visible with their centre beyond ``visibilityDistance``.
+        """
+        self._check_open()
+        event = self._require_event("goal_success")
+        for o in event.metadata.get("objects") or []:
+            if not _is_category(o, category) or not o.get("visible"):
+                continue
+            if max_distance_m is None:
+                return True
+            distance = o.get("distance")
+            if _is_real(distance) and float(distance) <= max_distance_m:
+                return True
+        return False
+
+    def reachable_graph(self) -> ReachableGraph:
+        """The :class:`ReachableGraph` of the loaded scene (one ``GetReachablePositions`` per scene load).
+
+        ``GetReachablePositions`` is sent without arguments, so THOR uses the controller's ``gridSize``
+        (``ThorConfig.forward_m``), as allenact's ``currently_reachable_points`` does
+        (``allenact_plugins/robothor_plugin/robothor_environment.py``). Its event is not an observation:
+        what the agent sees does not change.
+
+        Raises:
+            ObservationError: the action failed or returned no positions.
+        """
+        self._check_open()
+        self._require_event("reachable_graph")
+        if self._graph is None:
+            event = self._controller.step(action="GetReachablePositions")
+            if not event.metadata.get("lastActionSuccess"):
+                raise ObservationError(f"THOR GetReachablePositions failed in {self._scene_name()}: "
+                                       f"{event.metadata.get('errorMessage')}")
+            positions = event.metadata.get("actionReturn")
+            if not isinstance(positions, list) or not positions:
+                raise ObservationError(f"THOR GetReachablePositions returned no positions in {self._scene_name()} "
+                                       f"(actionReturn={positions!r})")
+            self._graph = ReachableGraph(positions, self.config.forward_m)
+        return self._graph
+
+    def reachable_positions_m(self) -> np.ndarray:
+        """(N, 3) float64 floor points (our frame, metres) of the scene's reachable positions, in the
+        :class:`ReachableGraph` node order (the agent-centre height taken off, as for base poses)."""
+        pts = self.reachable_graph().points
+        out = np.stack([pts[:, 2], -pts[:, 0], pts[:, 1] - self.config.agent_centre_height_m], axis=1)
+        return out + 0.0  # no -0.0
+
+    def load_scene(self, scene: str | Mapping[str, Any]) -> None:
+        """Load ``scene`` (a THOR scene name or a ProcTHOR house) without starting an episode, e.g. to
+        sample episodes in it (:func:`~sims.thor.sample_thor_episodes`); ``reset`` starts the next one."""
+        self._check_open()
+        self._event = self._load_scene(scene)
+        self._goal = None
+        self._steps = 0
+        self._done = True
+
     # -- helpers for agents and oracles --------------------------------------------------------------
 
     def goal_instance_ids(self, category: str) -> list[int]:
@@ -281,6 +405,18 @@ class ThorSimulator:
         if self._closed:
             raise RuntimeError("ThorSimulator is closed")
 
+    def _require_event(self, what: str) -> Any:
+        if self._event is None:
+            raise RuntimeError(f"ThorSimulator.{what} called before reset()")
+        return self._event
+
+    def _scene_name(self) -> str:
+        return self._scene if isinstance(self._scene, str) else "the ProcTHOR house"
+
+    @staticmethod
+    def _scene_categories(event: Any) -> list[str]:
+        return sorted({thor_category(_object_type(o)) for o in event.metadata.get("objects") or []})
+
     def _thor_action(self, action: Action) -> tuple[str, dict[str, float]]:
         cfg = self.config
         table = {
@@ -300,6 +436,7 @@ class ThorSimulator:
             event = self._controller.reset(scene)
         self._fresh_scene = False
         self._scene = scene
+        self._graph = None  # reachable positions are asked for again, once, in the new scene
         self._object_ids = {}
         self._categories = {}
         self._register_objects(event.metadata.get("objects") or [])
@@ -425,6 +562,17 @@ class ThorSimulator:
         semantic = lut[inverse].reshape(keys.shape)
         labels = {int(i): self._categories[int(i)] for i in lut.tolist() if i != NO_INSTANCE}
         return semantic, labels
+
+
+def _object_type(obj: Mapping[str, Any]) -> str:
+    """THOR ``objectType`` of an object's metadata (from its ``objectId`` when the field is missing)."""
+    return obj.get("objectType") or str(obj.get("objectId", "")).split("|")[0]
+
+
+def _is_category(obj: Mapping[str, Any], category: str) -> bool:
+    """Whether ``obj`` (THOR object metadata) is of ``category`` (our name, or a THOR objectType)."""
+    object_type = _object_type(obj)
+    return category == object_type or category == thor_category(object_type)
 
 
 def _horizontal_path_length(corners: Sequence[Mapping[str, float]]) -> float:

@@ -15,6 +15,7 @@ from embodied.localization import (
     ClipPatchLocalizer,
     ClipRefLocalizer,
     DenseClipLocalizer,
+    depth_segments,
     OracleLocalizer,
     make_localizer,
     vit_attention_forward,
@@ -119,14 +120,19 @@ def test_cow_odometry_tracks_the_true_pose(episodes):
 
 def test_localizers_shapes_and_decisions(tiny_clip, episodes):
     sim = RaycastSimulator(SMALL)
-    obs = sim.reset(episodes[2])  # the goal (potted plant) is in view of the start pose in at least one turn
-    for _ in range(12):
-        if OracleLocalizer()(obs, episodes[2].goal_category).found:
-            break
-        obs = sim.step(Action.TURN_LEFT).observation
-    oracle = OracleLocalizer()(obs, episodes[2].goal_category)
+    # a frame from a start pose with its goal in view and furniture (depth segments) to cut out
+    views = []
+    for ep in episodes:
+        obs = sim.reset(ep)
+        for _ in range(12):
+            if OracleLocalizer()(obs, ep.goal_category).found:
+                segs = depth_segments(obs.depth, obs.intrinsics.K, obs.T_world_cam, 0.0)
+                views.append(((segs > 0).mean(), ep.episode_id, obs, ep.goal_category))
+            obs = sim.step(Action.TURN_LEFT).observation
+    _, _, obs, goal = max(views, key=lambda v: v[:2])
+    oracle = OracleLocalizer()(obs, goal)
     assert oracle.found and oracle.relevance.shape == (72, 96) and set(np.unique(oracle.relevance)) <= {0.0, 1.0}
-    centred = OracleLocalizer(center=True)(obs, episodes[2].goal_category)
+    centred = OracleLocalizer(center=True)(obs, goal)
     assert centred.relevance.sum() == 1.0
     assert not OracleLocalizer()(obs, "bathtub").found
     for loc in (ClipPatchLocalizer(tiny_clip, threshold=0.0), ClipRefLocalizer(tiny_clip, threshold=0.0),
@@ -152,7 +158,7 @@ def test_localizers_shapes_and_decisions(tiny_clip, episodes):
     with pytest.raises(ConfigError, match="need a vocabulary"):
         ClipPatchLocalizer(tiny_clip, refine=True)
     with pytest.raises(ConfigError, match="unknown localizer"):
-        make_localizer("owl", tiny_clip)
+        make_localizer("mdetr", tiny_clip)
     with pytest.raises(ConfigError, match="needs a CLIP backbone"):
         make_localizer("patch")
 

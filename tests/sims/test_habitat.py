@@ -10,6 +10,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,11 +26,15 @@ from sims.habitat import (
     R_WORLD_HABITAT,
     HabitatConfig,
     HabitatSimulator,
+    clip_depth_m,
     habitat_camera_pose,
     habitat_category,
+    habitat_lab_depth,
     habitat_quat_to_yaw,
+    habitat_scene_name,
     habitat_to_world,
     make_configuration,
+    navmesh_settings,
     quat_to_matrix,
     quat_wxyz,
     read_habitat_objectnav_episodes,
@@ -78,11 +83,18 @@ def hs(_stand_in_modules, monkeypatch):
 
 @pytest.fixture(scope="session")
 def scene_dir(tmp_path_factory) -> Path:
-    """Empty placeholder scene files (the stand-in loads built-in houses by file name)."""
+    """Empty placeholder scene files and their navmeshes (the stand-in loads built-in houses by file name, and
+    a scene's ``.navmesh`` as one built with habitat-sim's default settings: radius 0.1 m, height 1.5 m)."""
     d = tmp_path_factory.mktemp("habitat_scenes")
     for seed in (11, 12):
         (d / f"house-{seed:06d}.glb").write_bytes(b"")
+        (d / f"house-{seed:06d}.navmesh").write_bytes(b"")
     return d
+
+
+def navgrid(hs, seed: int, radius: float = 0.18, height: float = 0.88):
+    """The stand-in's navmesh grid of house ``seed`` for an agent (5 cm cells)."""
+    return hs._navgrid(seed, 0.05, radius, height)
 
 
 def small_config(scene_dir: Path, **kw) -> HabitatConfig:
@@ -147,16 +159,35 @@ def test_config_defaults():
     c = HabitatConfig(scene="data/scene_datasets/hm3d/val/00800-TEEsavR23oF/TEEsavR23oF.basis.glb")
     assert (c.width, c.height, c.hfov_deg, c.sensor_height_m) == (224, 224, 79.0, 0.88)
     assert (c.agent_radius_m, c.agent_height_m, c.forward_m, c.turn_deg, c.tilt_deg) == (0.18, 0.88, 0.25, 30.0, 30.0)
+    assert (c.agent_max_climb_m, c.agent_max_slope_deg) == (0.2, 45.0)  # habitat-lab AgentConfig
+    assert (c.recompute_navmesh, c.allow_sliding, c.depth_clip_m) == (True, False, None)  # objectnav_hm3d.yaml
     assert (c.scene_dataset_config, c.seed, c.max_steps, c.semantic) == (None, 0, 500, True)
     assert c.intrinsics.hfov_deg == pytest.approx(79.0)
     with pytest.raises(Exception):
         c.width = 3  # frozen
 
 
+def test_objectnav_challenge_preset():
+    c = HabitatConfig.objectnav_challenge("x/y.basis.glb")
+    assert (c.width, c.height, c.hfov_deg, c.sensor_height_m, c.depth_clip_m) == (640, 480, 79.0, 0.88, (0.5, 5.0))
+    assert (c.agent_radius_m, c.agent_height_m, c.recompute_navmesh, c.allow_sliding) == (0.18, 0.88, True, False)
+    assert (c.forward_m, c.turn_deg, c.tilt_deg, c.tilt_limit_deg, c.max_steps) == (0.25, 30.0, 30.0, None, 500)
+    assert c.intrinsics.width == 640 and c.intrinsics.fx == pytest.approx(320 / math.tan(math.radians(39.5)))
+    d = HabitatConfig.objectnav_challenge("x/y.basis.glb", width=64, height=48, depth_clip_m=[0.1, 3.0], semantic=False)
+    assert (d.width, d.height, d.depth_clip_m, d.semantic, d.turn_deg) == (64, 48, (0.1, 3.0), False, 30.0)
+    with pytest.raises(ConfigError, match="widht"):
+        HabitatConfig.objectnav_challenge("x/y.basis.glb", widht=3)
+    with pytest.raises(ConfigError):
+        HabitatConfig.objectnav_challenge("scene.json")
+
+
 @pytest.mark.parametrize("bad", [
     dict(scene=""), dict(scene="scene.json"), dict(scene=3), dict(width=0), dict(height=2.5), dict(hfov_deg=180.0),
     dict(sensor_height_m=0.0), dict(agent_radius_m=-0.1), dict(forward_m=math.nan), dict(turn_deg=0),
     dict(tilt_limit_deg=120.0), dict(seed=True), dict(max_steps=0), dict(semantic="yes"),
+    dict(recompute_navmesh=1), dict(allow_sliding="no"), dict(depth_clip_m=(5.0, 0.5)), dict(depth_clip_m=(0.5,)),
+    dict(depth_clip_m=(-1.0, 2.0)), dict(depth_clip_m=(0.5, math.inf)), dict(depth_clip_m="0.5,5"),
+    dict(agent_max_climb_m=-0.1), dict(agent_max_slope_deg=90.0),
 ])
 def test_config_rejects_bad_values(bad):
     kw = {"scene": "a.glb", **bad}
@@ -175,6 +206,8 @@ def test_make_configuration_uses_habitat_names(hs, scene_dir):
     cfg = small_config(scene_dir, forward_m=0.1, turn_deg=15.0, tilt_deg=20.0, seed=7)
     c = make_configuration(hs, cfg)
     assert c.sim_cfg.scene_id == cfg.scene and c.sim_cfg.random_seed == 7 and c.sim_cfg.enable_physics is False
+    assert c.sim_cfg.allow_sliding is False  # objectnav_hm3d.yaml; habitat-sim's own default is True
+    assert make_configuration(hs, small_config(scene_dir, allow_sliding=True)).sim_cfg.allow_sliding is True
     agent = c.agents[0]
     assert (agent.height, agent.radius) == (0.88, 0.18)
     specs = {s.uuid: s for s in agent.sensor_specifications}
@@ -463,7 +496,7 @@ def test_distance_to_goal_from_the_semantic_scene(sim, fake, ref_sim):
     obs = sim.reset(seed=2)
     d = sim.distance_to_goal("tv")
     tvs = [o for o in fake.semantic_scene.objects if o is not None and o.category.name() == "tv_monitor"]
-    snapped = [habitat_to_world(fake.pathfinder.snap_point(o.aabb.center)) for o in tvs]
+    snapped = [habitat_to_world(fake.pathfinder.snap_point(o.aabb.center())) for o in tvs]  # habitat-sim >= 0.3.3
     here = np.array(obs.agent_pose.position_m)
     assert d == pytest.approx(min(sim.geodesic_distance(here, s) for s in snapped), rel=1e-12)
     assert sim.distance_to_goal("tv", snapped[0]) == 0.0
@@ -487,6 +520,144 @@ def test_reconfigures_when_the_episode_scene_changes(sim, fake, scene_dir, ref_s
     with pytest.raises(ConfigError, match="not found"):
         sim.reset(ObjectNavEpisode(episode_id="m", scene_id=str(scene_dir / "house-000099.glb"),
                                    start_position_m=(0, 0, 0), start_yaw_rad=0.0, goal_category="chair"))
+
+
+# --- navmesh, sliding, depth clip, object centres ---------------------------------------------------------------
+
+
+def _recomputes(fake) -> list:
+    return [c[1] for c in fake.calls if c[0] == "recompute_navmesh"]
+
+
+def test_navmesh_is_recomputed_for_the_agent(hs, scene_dir):
+    fake = hs.Simulator(make_configuration(hs, small_config(scene_dir)))
+    shipped = fake.pathfinder.nav_mesh_settings
+    assert fake.pathfinder.is_loaded and (shipped.agent_radius, shipped.agent_height) == (0.1, 1.5)  # the .navmesh
+    s = HabitatSimulator(small_config(scene_dir), sim=fake)
+    (settings,) = _recomputes(fake)
+    assert (settings.agent_radius, settings.agent_height) == (0.18, 0.88)
+    assert (settings.agent_max_climb, settings.agent_max_slope, settings.include_static_objects) == (0.2, 45.0, False)
+    assert settings.cell_size == 0.05  # habitat-sim's defaults (set_defaults) for everything else
+    assert fake.pathfinder.nav_mesh_settings == settings
+    # the grid the agent now walks on is the 0.18 m one, not the shipped 0.1 m one
+    assert fake._nav is navgrid(hs, 11) and navgrid(hs, 11, 0.1, 1.5).navigable.sum() > fake._nav.navigable.sum()
+    s.reset(seed=1)
+    s.reset(seed=2)
+    assert len(_recomputes(fake)) == 1  # same scene: nothing to rebuild
+    other = str(scene_dir / "house-000012.glb")
+    xy = navgrid(hs, 12).cell_center(*map(int, np.argwhere(navgrid(hs, 12).largest_component())[0]))
+    s.reset(ObjectNavEpisode(episode_id="b", scene_id=other, start_position_m=(xy[0], xy[1], 0.0),
+                             start_yaw_rad=0.0, goal_category="chair"))
+    assert [c[0] for c in fake.calls if c[0] in ("reconfigure", "recompute_navmesh")] == [
+        "recompute_navmesh", "reconfigure", "recompute_navmesh"]  # the new scene's .navmesh is rebuilt too
+    assert fake._nav is navgrid(hs, 12) and fake.pathfinder.nav_mesh_settings == settings
+
+
+def test_navmesh_recompute_off_and_scenes_without_navmesh(hs, scene_dir, tmp_path):
+    fake = hs.Simulator(make_configuration(hs, small_config(scene_dir)))
+    HabitatSimulator(small_config(scene_dir, recompute_navmesh=False), sim=fake)
+    assert _recomputes(fake) == [] and fake.pathfinder.nav_mesh_settings.agent_radius == 0.1  # the shipped one
+    bare = tmp_path / "house-000011.glb"  # no house-000011.navmesh beside it
+    bare.write_bytes(b"")
+    cfg = HabitatConfig(scene=str(bare), width=W, height=H)
+    fake = hs.Simulator(make_configuration(hs, cfg))
+    assert not fake.pathfinder.is_loaded
+    s = HabitatSimulator(cfg, sim=fake)
+    assert fake.pathfinder.is_loaded and fake.pathfinder.nav_mesh_settings.agent_radius == 0.18
+    assert math.isfinite(s.distance_to_goal("tv", s.reset(seed=0).agent_pose.position_m))
+    fake = hs.Simulator(make_configuration(hs, cfg))
+    s = HabitatSimulator(replace(cfg, recompute_navmesh=False), sim=fake)
+    assert not fake.pathfinder.is_loaded and _recomputes(fake) == []
+    s.reset()  # habitat has no navmesh: the agent stays where habitat put it
+    assert s.geodesic_distance([0.0, 0.0, 0.0], [1.0, 0.0, 0.0]) == math.inf
+
+
+def test_navmesh_already_built_for_the_agent_is_kept(hs, scene_dir):
+    """habitat-sim >= 0.3 applies SimulatorConfiguration.navmesh_settings at load: nothing left to recompute."""
+    cfg = small_config(scene_dir)
+    c = make_configuration(hs, cfg)
+    c.sim_cfg.navmesh_settings = navmesh_settings(hs, cfg)
+    fake = hs.Simulator(c)
+    assert [x[0] for x in fake.calls] == ["__init__", "navmesh_settings"]
+    HabitatSimulator(cfg, sim=fake)
+    assert _recomputes(fake) == []
+
+
+def _wall_on_the_right_start(nav) -> np.ndarray:
+    """A navigable point with a wall 0.1-0.15 m ahead in +X (our frame) and 0.4 m free along +Y there."""
+    found = []
+    for r, c in np.argwhere(nav.navigable & nav.largest_component()):
+        x, y = nav.cell_center(int(r), int(c))
+        if not (nav.is_navigable(np.array([x + 0.05, y])) and not nav.is_navigable(np.array([x + 0.15, y]))):
+            continue
+        if all(nav.is_navigable(np.array([x + 0.05, y + t])) for t in np.linspace(0.0, 0.4, 9)):
+            found.append((x, y))
+    assert found
+    return np.array(found[len(found) // 2])
+
+
+@pytest.mark.parametrize("sliding", [False, True])
+def test_allow_sliding(hs, scene_dir, sliding):
+    cfg = small_config(scene_dir, allow_sliding=sliding)
+    s = HabitatSimulator(cfg, sim=hs.Simulator(make_configuration(hs, cfg)))
+    xy = _wall_on_the_right_start(navgrid(hs, 11))
+    yaw = math.pi / 4  # towards the wall (+X) and along it (+Y)
+    s.reset(ObjectNavEpisode(episode_id="s", scene_id=cfg.scene, start_position_m=(xy[0], xy[1], 0.0),
+                             start_yaw_rad=yaw, goal_category="chair"))
+    res = s.step(Action.MOVE_FORWARD)
+    assert res.collided
+    moved = np.subtract(res.observation.agent_pose.position_m, (xy[0], xy[1], 0.0))
+    along = float(moved[0] / math.cos(yaw))  # how far it got along the heading before the wall
+    assert 0.0 < along < 0.25 and moved[2] == pytest.approx(0.0)
+    if sliding:  # the rest of the move's +Y part, (0.25 - along) * sin(yaw), slides along the wall
+        assert moved[1] == pytest.approx(along * math.sin(yaw) + (0.25 - along) * math.sin(yaw), abs=1e-9)
+    else:  # stops on the heading line
+        assert moved[1] == pytest.approx(along * math.sin(yaw), abs=1e-9)
+
+
+def test_depth_clip_as_habitat_lab(sim, fake, scene_dir, monkeypatch):
+    raw = np.array([[0.0, 0.3, 0.5, 2.0, 5.0, 7.5, np.nan, np.inf]], dtype=np.float32)
+    # habitat-lab's HabitatSimDepthSensor: clip to [0.5, 5], then (by default) normalise
+    np.testing.assert_allclose(habitat_lab_depth(raw[:, :6], 0.5, 5.0, normalize_depth=False)[..., 0],
+                               [[0.5, 0.5, 0.5, 2.0, 5.0, 5.0]])
+    np.testing.assert_allclose(habitat_lab_depth(raw[:, :6], 0.5, 5.0)[..., 0], [[0.0, 0.0, 0.0, 1 / 3, 1.0, 1.0]],
+                               atol=1e-7)
+    assert habitat_lab_depth(raw[:, :6, None], 0.5, 5.0).shape == (1, 6, 1)
+    # ours: what habitat-lab saturated (nearer than 0.5 or no return, beyond 5) carries no range: 0
+    np.testing.assert_array_equal(clip_depth_m(raw, 0.5, 5.0), [[0.0, 0.0, 0.5, 2.0, 5.0, 0.0, 0.0, 0.0]])
+    assert clip_depth_m(raw[..., None], 0.5, 5.0).shape == (1, 8)
+    real = fake.get_sensor_observations
+
+    def hand_made(agent_ids=0):
+        obs = real(agent_ids)
+        obs["depth"][0, :8] = raw[0]
+        return obs
+
+    monkeypatch.setattr(fake, "get_sensor_observations", hand_made)
+    np.testing.assert_array_equal(sim.reset(seed=2).depth[0, :8], np.float32([0.0, 0.3, 0.5, 2.0, 5.0, 7.5, 0.0, 0.0]))
+    clipped = HabitatSimulator(small_config(scene_dir, depth_clip_m=(0.5, 5.0)), sim=fake)
+    depth = clipped.reset(seed=2).depth
+    np.testing.assert_array_equal(depth[0, :8], [0.0, 0.0, 0.5, 2.0, 5.0, 0.0, 0.0, 0.0])
+    assert depth.dtype == np.float32 and ((depth == 0) | ((depth >= 0.5) & (depth <= 5.0))).all()
+
+
+@pytest.mark.parametrize("form", ["method", "attribute"])
+def test_object_centres_from_aabb_center_method_or_attribute(sim, fake, monkeypatch, form):
+    """habitat-sim >= 0.3.3: ``aabb.center()`` (the stand-in); before: an array attribute ``aabb.center``."""
+    objects = fake.semantic_scene.objects
+    if form == "attribute":
+        old_style = [None if o is None else SimpleNamespace(
+            id=o.id, semantic_id=o.semantic_id, category=o.category,
+            aabb=SimpleNamespace(center=np.asarray(o.aabb.center(), dtype=np.float64),
+                                 sizes=np.asarray(o.aabb.size(), dtype=np.float64))) for o in objects]
+        monkeypatch.setattr(fake.semantic_scene, "objects", old_style)
+    here = np.array(sim.reset(seed=2).agent_pose.position_m)
+    tvs = [o for o in objects if o is not None and o.category.name() == "tv_monitor"]
+    # by hand: the box centre ((min + max) / 2, habitat frame), snapped to the navmesh, nearest by geodesic
+    centres = [(np.asarray(o.aabb.min) + np.asarray(o.aabb.max)) / 2 for o in tvs]
+    snapped = [habitat_to_world(fake.pathfinder.snap_point(c)) for c in centres]
+    expected = min(sim.geodesic_distance(here, p) for p in snapped)
+    assert math.isfinite(expected) and sim.distance_to_goal("tv") == pytest.approx(expected, rel=1e-12)
 
 
 # --- habitat ObjectNav dataset files --------------------------------------------------------------------------
@@ -524,7 +695,9 @@ def test_read_habitat_objectnav_episodes(tmp_path):
     }
     eps = read_habitat_objectnav_episodes(_write_gz(tmp_path / "content.json.gz", data), split="val")
     a, b = eps
-    assert (a.episode_id, a.scene_id, a.goal_category, a.split) == ("7", scene, "tv", "val")
+    assert (a.episode_id, a.scene_id, a.goal_category, a.split) == ("TEEsavR23oF:7", scene, "tv", "val")
+    assert (a.extras["habitat_episode_id"], a.extras["habitat_episode_index"]) == ("7", 0)
+    assert b.episode_id == "TEEsavR23oF:8" and b.extras["habitat_episode_index"] == 1
     np.testing.assert_allclose(a.start_position_m, [2.0, -1.5, 0.1])
     assert a.start_yaw_rad == pytest.approx(math.pi / 2) and a.geodesic_distance_m == 4.25
     np.testing.assert_allclose(a.extras["goal_view_points_m"], [[-2.0, -1.0, 0.1], [-2.0, -2.0, 0.1]])
@@ -580,6 +753,109 @@ def test_read_episode_runs_in_the_simulator(sim, fake, ref_sim, scene_dir, tmp_p
     assert sim.distance_to_goal() == pytest.approx(nav.distance_field(goal)[nav.to_cell(start)], rel=1e-12)
 
 
+def _per_scene_file(path: Path, scene: str, category: str, start_xy, goal_xys, episode_id: str = "0") -> Path:
+    """A habitat per-scene ObjectNav file with one episode (our-frame floor points converted to habitat)."""
+    data = {"episodes": [{"episode_id": episode_id, "scene_id": scene,
+                          "start_position": world_to_habitat([*start_xy, 0.0]).tolist(),
+                          "start_rotation": [0.0, 0.0, 0.0, 1.0], "object_category": category,
+                          "info": {"geodesic_distance": 1.0}}],
+            "goals_by_category": {f"{os.path.basename(scene)}_{category}": [
+                {"view_points": [_view_point(world_to_habitat([*g, 0.0])) for g in goal_xys]}]},
+            "category_to_task_category_id": {category: 0}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _write_gz(path, data)
+
+
+@pytest.fixture
+def split_with_content(hs, tmp_path):
+    """val/val.json.gz with content_scenes_path and two per-scene files (houses 11 and 12, both episode "0")."""
+    root = tmp_path / "objectnav" / "val"
+    root.mkdir(parents=True)
+    _write_gz(root / "val.json.gz", {"episodes": [], "content_scenes_path": "{data_path}/content/{scene}.json.gz",
+                                     "category_to_task_category_id": {"chair": 0, "tv_monitor": 1}})
+    plan = {}
+    for seed, category in ((11, "tv_monitor"), (12, "chair")):
+        nav = navgrid(hs, seed)
+        cells = np.argwhere(nav.navigable & nav.largest_component())
+        start = open_cell(nav)
+        goals = [nav.cell_center(*map(int, cells[i])) for i in (len(cells) // 5, len(cells) // 2)]
+        scene = f"data/scene_datasets/test/house-{seed:06d}.glb"
+        _per_scene_file(root / "content" / f"house-{seed:06d}.json.gz", scene, category, start, goals)
+        goal = np.zeros(nav.shape, bool)
+        for g in goals:
+            goal[nav.to_cell(g)] = True
+        plan[seed] = (start, float(nav.distance_field(goal)[nav.to_cell(start)]))
+    return root / "val.json.gz", plan
+
+
+def test_split_file_with_content_scenes(split_with_content):
+    split, plan = split_with_content
+    eps = read_habitat_objectnav_episodes(split, scenes_dir="/data/scenes", split="val")
+    assert [e.episode_id for e in eps] == ["house-000011:0", "house-000012:0"]  # unique across scenes
+    assert [e.extras["habitat_episode_id"] for e in eps] == ["0", "0"]
+    assert [e.scene_id for e in eps] == ["/data/scenes/test/house-000011.glb", "/data/scenes/test/house-000012.glb"]
+    assert [e.goal_category for e in eps] == ["tv", "chair"] and {e.split for e in eps} == {"val"}
+    assert habitat_scene_name("hm3d/val/00800-TEEsavR23oF/TEEsavR23oF.basis.glb") == "TEEsavR23oF"
+    assert habitat_scene_name("mp3d/x8F5xyUWy9e/x8F5xyUWy9e.glb") == "x8F5xyUWy9e" == habitat_scene_name("x8F5xyUWy9e")
+    assert [Path(e.extras["habitat_episode_file"]).name for e in eps] == ["house-000011.json.gz",
+                                                                         "house-000012.json.gz"]
+    # each file's own goals_by_category: the view points of each episode are its scene's
+    for e, seed in zip(eps, (11, 12)):
+        np.testing.assert_allclose(e.start_position_m, [*plan[seed][0], 0.0], atol=1e-9)
+    # habitat-lab's content_scenes: only some scenes
+    (only,) = read_habitat_objectnav_episodes(split, content_scenes=["house-000012"])
+    assert only.episode_id == "house-000012:0"
+    # a per-scene file read on its own gives the same ids
+    (direct,) = read_habitat_objectnav_episodes(split.parent / "content" / "house-000012.json.gz")
+    assert direct.episode_id == "house-000012:0" and direct.extras == only.extras
+
+
+def test_content_scene_episodes_run_in_their_scene(split_with_content, hs, tmp_path):
+    split, plan = split_with_content
+    scenes = tmp_path / "scene_datasets"
+    (scenes / "test").mkdir(parents=True)
+    for seed in (11, 12):
+        (scenes / "test" / f"house-{seed:06d}.glb").write_bytes(b"")
+        (scenes / "test" / f"house-{seed:06d}.navmesh").write_bytes(b"")
+    a, b = read_habitat_objectnav_episodes(split, scenes_dir=scenes)
+    cfg = HabitatConfig(scene=a.scene_id, width=W, height=H)
+    fake = hs.Simulator(make_configuration(hs, cfg))
+    s = HabitatSimulator(cfg, sim=fake)
+    for ep, seed in ((b, 12), (a, 11), (b, 12)):
+        fake.calls.clear()
+        obs = s.reset(ep)
+        assert ("reconfigure", ep.scene_id) in fake.calls  # the stand-in switched to the episode's house
+        assert fake.config.sim_cfg.scene_id == ep.scene_id and obs.extras["habitat_scene"] == ep.scene_id
+        np.testing.assert_allclose(obs.agent_pose.position_m, [*plan[seed][0], 0.0], atol=1e-9)
+        # the runner's shortest path at reset (habitat-lab's SPL l): geodesic to this scene's view points
+        assert s.distance_to_goal() == pytest.approx(plan[seed][1], rel=1e-12) and math.isfinite(plan[seed][1])
+        assert set(obs.labels) <= {o.semantic_id for o in fake.semantic_scene.objects if o is not None}
+
+
+def test_split_file_errors(tmp_path):
+    root = tmp_path / "val"
+    root.mkdir()
+    split = _write_gz(root / "val.json.gz", {"episodes": [],
+                                             "content_scenes_path": "{data_path}/content/{scene}.json.gz"})
+    with pytest.raises(EpisodeFileError, match="lists no episodes.*per-scene files"):
+        read_habitat_objectnav_episodes(split)
+    (root / "content").mkdir()
+    with pytest.raises(EpisodeFileError, match="no per-scene episode files"):
+        read_habitat_objectnav_episodes(split)
+    _per_scene_file(root / "content" / "house-000011.json.gz", "a/house-000011.glb", "chair", (0, 0), [(1, 0)])
+    with pytest.raises(EpisodeFileError, match="house-000099"):
+        read_habitat_objectnav_episodes(split, content_scenes=["house-000099"])
+    # two scenes with one name, or one id twice in a scene: results and resume would mix them up
+    _per_scene_file(root / "content" / "other.json.gz", "b/house-000011.glb", "chair", (0, 0), [(1, 0)])
+    with pytest.raises(EpisodeFileError, match="same name"):
+        read_habitat_objectnav_episodes(split)
+    twice = {"episodes": [{"episode_id": "3", "scene_id": "x.glb", "start_position": [0, 0, 0],
+                           "start_rotation": [0, 0, 0, 1], "object_category": "chair"}] * 2}
+    (tmp_path / "twice.json").write_text(json.dumps(twice))
+    with pytest.raises(EpisodeFileError, match="occurs twice"):
+        read_habitat_objectnav_episodes(tmp_path / "twice.json")
+
+
 # --- the optional dependency ----------------------------------------------------------------------------------
 
 
@@ -615,6 +891,10 @@ def test_real_habitat_sim_accepts_our_configuration():
     assert [int(v) for v in specs["rgb"].resolution] == [H, W]
     assert float(specs["rgb"].hfov) == pytest.approx(79.0)
     assert sorted(cfg.agents[0].action_space) == ["look_down", "look_up", "move_forward", "turn_left", "turn_right"]
+    assert cfg.sim_cfg.allow_sliding is False
+    settings = navmesh_settings(hs, HabitatConfig(scene="some/scene.basis.glb"))
+    assert (settings.agent_radius, settings.agent_height) == pytest.approx((0.18, 0.88))
+    assert (settings.agent_max_climb, settings.agent_max_slope) == pytest.approx((0.2, 45.0))
     state = hs.AgentState([0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0])
     assert list(state.rotation) == [0.0, 0.0, 0.0, 1.0]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 import os
 import subprocess
@@ -19,15 +21,20 @@ import ai2thor.platform  # noqa: E402
 import requests  # noqa: E402
 
 from embodied import geometry  # noqa: E402
-from embodied.errors import ConfigError, EmbodiedError, MissingDependencyError  # noqa: E402
-from embodied.tasks import ObjectNavEpisode  # noqa: E402
+from embodied.errors import ConfigError, EmbodiedError, MissingDependencyError, ObservationError  # noqa: E402
+from embodied.tasks import EpisodeFileError, ObjectNavEpisode  # noqa: E402
 from embodied.types import Action, GeodesicOracle, Simulator  # noqa: E402
 from sims.thor import (  # noqa: E402
+    ROBOTHOR_GOALS,
     THOR_CATEGORY_MAP,
+    THOR_PRESETS,
+    ReachableGraph,
     ThorBuildUnavailableError,
     ThorConfig,
     ThorSimulator,
     horizon_to_tilt,
+    read_robothor_episodes,
+    sample_thor_episodes,
     thor_category,
     unity_to_world,
     unity_yaw_to_world,
@@ -470,6 +477,379 @@ def test_geodesic_does_not_change_observations(sim, fake):
     assert sim.geodesic_distance(np.zeros(3), np.zeros(3)) == 0.0
     after = sim.step(Action.STOP).observation
     np.testing.assert_array_equal(after.T_world_cam, before.T_world_cam)
+
+
+# --- ObjectNav scoring: the lattice of reachable positions --------------------------------------------
+
+# An L of reachable positions (Unity x, z): the arm z = 0 from x = 0 to 1, the arm x = 1 from z = 0 to 1,
+# 0.25 m apart, plus one position (0.5, 0.5) with no neighbour one grid step away.
+L_SHAPE = fk.lattice([0.0, 0.25, 0.5, 0.75, 1.0], [0.0]) + fk.lattice([1.0], [0.25, 0.5, 0.75, 1.0])
+ISLAND = fk.lattice([0.5], [0.5])
+TV_AT_L_END = {"objectId": fk.TV_ID, "objectType": "Television", "position": {"x": 1.3, "y": 1.2, "z": 1.0}}
+
+
+def at_unity(x: float, z: float, goal: str = "tv") -> ObjectNavEpisode:
+    """An episode starting on the floor under Unity (x, z): ours is (z, -x, 0)."""
+    return ObjectNavEpisode(episode_id=f"at-{x}-{z}", scene_id="FloorPlan_Train1_1", start_position_m=(z, -x, 0.0),
+                            start_yaw_rad=0.0, goal_category=goal)
+
+
+@pytest.fixture
+def l_sim(fake) -> ThorSimulator:
+    fake.reachable = L_SHAPE + ISLAND
+    fake.objects = [dict(TV_AT_L_END)]
+    s = ThorSimulator(small_config(), controller=fake)
+    s.reset(at_unity(0.0, 0.0))
+    return s
+
+
+def test_reachable_graph_is_the_4_neighbour_lattice():
+    g = ReachableGraph(L_SHAPE + ISLAND, 0.25)
+    assert len(g) == 10
+    assert len(g.edges) == 8  # 4 along z = 0, 4 along x = 1; the island has none
+    pts = g.points[:, [0, 2]]
+    assert all(math.isclose(float(np.linalg.norm(pts[i] - pts[j])), 0.25) for i, j in g.edges)
+    square = ReachableGraph(fk.lattice([0.0, 0.25], [0.0, 0.25]), 0.25)
+    far_corner = square.nearest((0.25, 0.25))[0]
+    assert len(square.edges) == 4  # no diagonals (allenact's MoveAhead edges)
+    assert square.distance((0.0, 0.0), [far_corner]) == pytest.approx(0.5)  # not 0.354
+
+
+def test_reachable_graph_tolerates_float_noise_and_order():
+    noisy = [{"x": 0.0, "y": 0.9, "z": 0.0}, {"x": 0.2500001, "y": 0.9, "z": 3e-7},
+             {"x": 0.4999998, "y": 0.9, "z": -1e-7}]
+    g = ReachableGraph(noisy[::-1], 0.25)
+    np.testing.assert_allclose(g.points[:, 0], [0.0, 0.2500001, 0.4999998])  # sorted by (x, z)
+    assert len(g.edges) == 2
+    assert g.distance((0.0, 0.0), [2]) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_reachable_graph_rejects_bad_input():
+    with pytest.raises(ObservationError):
+        ReachableGraph([], 0.25)
+    with pytest.raises(ObservationError):
+        ReachableGraph([{"x": 0.0, "z": 1.0}], 0.25)
+    with pytest.raises(ConfigError):
+        ReachableGraph(L_SHAPE, 0.0)
+
+
+def test_distance_to_goal_on_the_l(l_sim, fake):
+    # TV at Unity (1.3, 1.0): its nearest reachable position is the end of the L, (1.0, 1.0), 0.3 m away.
+    # From (0, 0): 4 steps along z = 0 and 4 up x = 1 = 2.0 m (the straight line would be 1.41 m).
+    assert l_sim.distance_to_goal("tv") == pytest.approx(2.0)
+    assert l_sim.distance_to_goal("Television") == pytest.approx(2.0)  # THOR's objectType works too
+    # our-frame floor points (X, Y) = (z, -x): the goal node itself, and a point snapped to (0, 0)
+    assert l_sim.distance_to_goal("tv", np.array([1.0, -1.0, 0.0])) == pytest.approx(0.0)
+    assert l_sim.distance_to_goal("tv", (0.05, -0.1)) == pytest.approx(2.0 + math.hypot(0.1, 0.05))
+    assert l_sim.distance_to_goal("tv", (0.9, -1.0)) == pytest.approx(0.1)  # Unity (1.0, 0.9): 0.1 off the goal node
+    assert [c[0] for c in fake.calls].count("GetReachablePositions") == 1  # asked once per scene load
+
+
+def test_distance_to_goal_snaps_off_lattice_points(l_sim):
+    # Unity (0.6, 0.1): nearest reachable (0.5, 0.0), 0.1414 m; then 0.5 along z = 0 and 1.0 up x = 1
+    assert l_sim.distance_to_goal("tv", (0.1, -0.6)) == pytest.approx(1.5 + math.hypot(0.1, 0.1))
+
+
+def test_distance_to_goal_takes_the_nearest_instance(l_sim, fake):
+    # a second TV near (0.5, 0.0): 0.5 m from the start, against 2.0 m to the first
+    fake.objects = [dict(TV_AT_L_END), {"objectId": "Television|2", "objectType": "Television",
+                                        "position": {"x": 0.5, "y": 1.0, "z": -0.3}}]
+    l_sim.reset(at_unity(0.0, 0.0))
+    assert l_sim.distance_to_goal("tv") == pytest.approx(0.5)
+    assert l_sim.distance_to_goal("tv", (1.0, -1.0)) == pytest.approx(0.0)
+    assert l_sim.distance_to_goal("tv", (0.5, -1.0)) == pytest.approx(0.5)  # Unity (1.0, 0.5): 0.5 to either
+
+
+def test_distance_to_goal_inf_when_the_goal_node_is_cut_off(l_sim, fake):
+    # the fridge's nearest reachable position is the island (0.5, 0.5), 0.11 m away: no path to it
+    fake.objects = [dict(TV_AT_L_END), {"objectId": fk.FRIDGE_ID, "objectType": "Fridge",
+                                        "position": {"x": 0.45, "y": 0.0, "z": 0.6}}]
+    l_sim.reset(at_unity(0.0, 0.0))
+    assert l_sim.distance_to_goal("refrigerator") == math.inf
+    assert l_sim.distance_to_goal("refrigerator", (0.5, -0.5)) == pytest.approx(0.0)  # on the island itself
+
+
+def test_distance_to_goal_asks_again_after_a_scene_load(l_sim, fake):
+    l_sim.distance_to_goal("tv")
+    l_sim.distance_to_goal("tv")
+    l_sim.step(Action.MOVE_FORWARD)  # rotation 0: Unity +z, off the L (the agent stands at (0, 0.25))
+    assert l_sim.distance_to_goal("tv") == pytest.approx(2.25)  # snapped back to (0, 0): 0.25 + 2.0
+    assert [c[0] for c in fake.calls].count("GetReachablePositions") == 1
+    l_sim.reset(at_unity(1.0, 0.5))
+    assert l_sim.distance_to_goal("tv") == pytest.approx(0.5)
+    assert [c[0] for c in fake.calls].count("GetReachablePositions") == 2
+
+
+def test_distance_to_goal_errors(l_sim, fake):
+    with pytest.raises(ConfigError, match="no 'bed'.*tv"):
+        l_sim.distance_to_goal("bed")
+    with pytest.raises(ConfigError, match="position_m"):
+        l_sim.distance_to_goal("tv", (math.nan, 0.0))
+    fake.fail["GetReachablePositions"] = "agent is not standing"
+    l_sim.reset(at_unity(0.0, 0.0))
+    with pytest.raises(ObservationError, match="not standing"):
+        l_sim.distance_to_goal("tv")
+    del fake.fail["GetReachablePositions"]
+    fake.reachable = []
+    with pytest.raises(ObservationError, match="no positions"):
+        l_sim.distance_to_goal("tv")
+    with pytest.raises(RuntimeError, match="reset"):
+        ThorSimulator(small_config(), controller=fk.FakeController()).distance_to_goal("tv")
+
+
+def test_reachable_positions_are_floor_points_of_our_frame(l_sim):
+    pts = l_sim.reachable_positions_m()
+    assert pts.shape == (10, 3)
+    np.testing.assert_allclose(pts[0], [0.0, 0.0, 0.0], atol=1e-9)  # Unity (0, 0.9009995, 0)
+    assert {tuple(np.round(p, 6)) for p in pts} >= {(1.0, -1.0, 0.0), (0.5, -0.5, 0.0), (0.0, -1.0, 0.0)}
+
+
+# --- ObjectNav scoring: RoboTHOR's success rule -----------------------------------------------------------
+
+
+@pytest.fixture
+def cow_sim() -> tuple[ThorSimulator, fk.FakeController]:
+    fake = fk.FakeController(visibility_distance=1.0)  # THOR started with CoW's visibilityDistance
+    sim = ThorSimulator(small_config(visibility_distance_m=1.0), controller=fake)
+    sim.reset()
+    return sim, fake
+
+
+def test_goal_success_when_visible_within_visibility_distance(cow_sim):
+    sim, fake = cow_sim
+    # agent at Unity (1, 2), TV at (1, 3): 1.0 m from the agent's axis, in view -> THOR reports it visible
+    assert fake.last_event.metadata["objects"][0]["visible"] is True
+    assert sim.goal_success("tv") and sim.goal_success("Television")
+    assert not sim.goal_success("refrigerator")  # out of view
+    assert not sim.goal_success("potted plant")  # in view, but 1.80 m away
+
+
+def test_goal_success_false_when_too_far_or_not_visible(cow_sim):
+    sim, fake = cow_sim
+    fake.objects[0]["position"]["z"] = 3.25  # 1.25 m: beyond visibilityDistance 1.0
+    sim.step(Action.TURN_LEFT)
+    assert not sim.goal_success("tv")
+    fake.objects[0]["position"]["z"] = 3.0
+    sim.step(Action.TURN_RIGHT)
+    assert sim.goal_success("tv")
+    fake.in_view.discard(fk.TV_ID)  # e.g. behind the agent, or hidden by a wall
+    sim.step(Action.TURN_RIGHT)
+    assert not sim.goal_success("tv")
+
+
+def test_goal_success_optional_centre_distance(cow_sim):
+    sim, _ = cow_sim
+    # THOR's "distance": camera (1, 0.9009995 + 0.675, 2) to the TV's centre (1, 1.2, 3) = 1.0684 m
+    tv = next(o for o in sim.controller.last_event.metadata["objects"] if o["objectId"] == fk.TV_ID)
+    assert tv["distance"] == pytest.approx(math.hypot(1.0, CENTRE + fk.CAMERA_ABOVE_CENTRE_M - 1.2))
+    assert sim.goal_success("tv")  # CoW: visible is enough
+    assert not sim.goal_success("tv", max_distance_m=1.0)
+    assert sim.goal_success("tv", max_distance_m=1.1)
+
+
+def test_goal_success_before_reset_raises():
+    with pytest.raises(RuntimeError, match="reset"):
+        ThorSimulator(small_config(), controller=fk.FakeController()).goal_success("tv")
+
+
+def test_run_episode_scores_by_visibility_and_lattice_distance():
+    from embodied.evaluation import run_episode
+
+    class Scripted:
+        def __init__(self, actions):
+            self.actions = list(actions)
+
+        def reset(self, goal):
+            pass
+
+        def act(self, observation):
+            return self.actions.pop(0)
+
+    fake = fk.FakeController(visibility_distance=1.0)
+    sim = ThorSimulator(small_config(visibility_distance_m=1.0), controller=fake)
+    ep = ObjectNavEpisode(episode_id="tv", scene_id="FloorPlan_Train1_1", start_position_m=(2.0, -1.0, 0.0),
+                          start_yaw_rad=0.0, goal_category="tv")  # Unity (1, 2), facing the TV at (1, 3)
+    row = run_episode(sim, Scripted([Action.MOVE_FORWARD, Action.STOP]), ep)
+    assert row["status"] == "ok" and row["success"] == 1.0
+    assert row["shortest_path_m"] == pytest.approx(1.0)  # lattice (1, 2) -> (1, 3)
+    assert row["distance_to_goal_m"] == pytest.approx(0.75)
+    fake.in_view.clear()
+    assert run_episode(sim, Scripted([Action.STOP]), ep)["success"] == 0.0
+
+
+# --- presets ------------------------------------------------------------------------------------------
+
+
+def test_robothor_cow_preset():
+    c = ThorConfig.preset("robothor-cow")
+    assert (c.agent_mode, c.visibility_distance_m, c.width, c.height, c.max_steps) == ("locobot", 1.0, 672, 672, 250)
+    assert (c.hfov_deg, c.forward_m, c.turn_deg, c.tilt_deg, c.snap_to_grid) == (90.0, 0.25, 30.0, 30.0, False)
+    kw = c.controller_kwargs()
+    assert kw["fieldOfView"] == pytest.approx(90.0)  # CoW's fieldOfView: 90 (square images: vertical = horizontal)
+    assert (kw["gridSize"], kw["rotateStepDegrees"], kw["visibilityDistance"], kw["agentMode"]) == (
+        0.25, 30.0, 1.0, "locobot")
+    assert ThorConfig.preset("robothor-cow", max_steps=500, scene="FloorPlan_Val2_1").max_steps == 500
+    assert set(THOR_PRESETS) == {"robothor-cow"}
+    assert ThorConfig().visibility_distance_m == 1.5  # defaults untouched
+    with pytest.raises(ConfigError, match="robothor-cow"):
+        ThorConfig.preset("robothor")
+    with pytest.raises(ConfigError, match="fov"):
+        ThorConfig.preset("robothor-cow", fov=90)
+    with pytest.raises(ConfigError):
+        ThorConfig.preset("robothor-cow", width=0)
+
+
+# --- RoboTHOR episode files ---------------------------------------------------------------------------
+
+ROBOTHOR_EPISODES = [
+    {  # as in allenai/robothor-challenge dataset/debug/episodes/FloorPlan_Train1_1.json.gz
+        "id": "FloorPlan_Train1_1_AlarmClock_0", "initial_horizon": 30, "initial_orientation": 150,
+        "initial_position": {"x": 3.75, "y": 0.9009997248649597, "z": -2.25}, "object_type": "AlarmClock",
+        "scene": "FloorPlan_Train1_1",
+        "shortest_path": [{"x": 3.75, "y": 0.0045, "z": -2.25}, {"x": 9.25, "y": 0.0045, "z": -2.75}],
+        "shortest_path_length": 5.573443102847643,
+    },
+    {  # the README's example: older fields
+        "difficulty": "easy", "id": 0, "initial_orientation": 180,
+        "initial_position": {"x": 3.0, "y": 0.910344243, "z": -1.75}, "object_id": "Apple|+01.98|+00.77|-01.75",
+        "object_type": "Apple", "scene": "FloorPlan_Train1_1", "shortest_path_length": 0.25,
+        "target_position": {"x": 1.979, "y": 0.7714, "z": -1.753},
+    },
+    {  # test split: no shortest path
+        "id": "FloorPlan_test-challenge1_1_Television_2", "initial_horizon": 30, "initial_orientation": 330,
+        "initial_position": {"x": 7.25, "y": 0.9009996652603149, "z": -4.5}, "object_type": "Television",
+        "scene": "FloorPlan_test-challenge1_1",
+    },
+]
+
+
+def write_gz(path: Path, data) -> Path:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(data, f)
+    return path
+
+
+def test_read_robothor_episodes(tmp_path):
+    eps = read_robothor_episodes(write_gz(tmp_path / "val.json.gz", ROBOTHOR_EPISODES), split="val")
+    assert [e.episode_id for e in eps] == [str(ep["id"]) for ep in ROBOTHOR_EPISODES]
+    a, b, c = eps
+    assert a.scene_id == "FloorPlan_Train1_1" and a.split == "val"
+    # Unity (3.75, y, -2.25) -> ours (z, -x, y - 0.9009995)
+    assert a.start_position_m == pytest.approx((-2.25, -3.75, 0.9009997248649597 - CENTRE))
+    assert a.start_yaw_rad == pytest.approx(math.radians(-150.0))  # rotation.y 150 (clockwise) -> yaw -150 deg
+    assert a.goal_category == "alarm clock" and a.geodesic_distance_m == pytest.approx(5.573443102847643)
+    assert a.extras["thor_object_type"] == "AlarmClock" and a.extras["thor_initial_horizon"] == 30
+    assert a.extras["thor_shortest_path"] == ROBOTHOR_EPISODES[0]["shortest_path"]
+    assert b.start_yaw_rad == pytest.approx(math.pi) and b.goal_category == "apple"
+    assert b.extras["thor_object_id"] == "Apple|+01.98|+00.77|-01.75" and b.extras["thor_difficulty"] == "easy"
+    assert b.extras["goal_position_m"] == pytest.approx([-1.753, -1.979, 0.7714])
+    assert c.goal_category == "tv" and c.geodesic_distance_m is None
+    assert c.start_yaw_rad == pytest.approx(math.radians(30.0))
+    assert ObjectNavEpisode.from_dict(json.loads(json.dumps(a.to_dict()))) == a  # JSON-serialisable
+
+
+def test_robothor_start_round_trips_through_teleport(tmp_path, fake):
+    ep = read_robothor_episodes(write_gz(tmp_path / "e.json.gz", ROBOTHOR_EPISODES[:1]))[0]
+    obs = ThorSimulator(small_config(), controller=fake).reset(ep)
+    name, kw = fake.calls[-1]
+    assert name == "TeleportFull" and kw["horizon"] == 0.0  # CoW starts at horizon 0
+    assert kw["position"] == pytest.approx(ROBOTHOR_EPISODES[0]["initial_position"])
+    assert kw["rotation"]["y"] == pytest.approx(150.0)
+    assert obs.agent_pose.position_m == pytest.approx(ep.start_position_m)
+
+
+def test_read_robothor_episode_folder(tmp_path):
+    folder = tmp_path / "val" / "episodes"
+    folder.mkdir(parents=True)
+    write_gz(folder / "FloorPlan_Val2_1.json.gz", ROBOTHOR_EPISODES[2:])
+    write_gz(folder / "FloorPlan_Val1_1.json.gz", ROBOTHOR_EPISODES[:2])
+    ids = [e.episode_id for e in read_robothor_episodes(tmp_path / "val")]
+    assert ids == [str(ep["id"]) for ep in ROBOTHOR_EPISODES]  # files in sorted order: Val1_1 before Val2_1
+    assert len(read_robothor_episodes(folder)) == 3
+    (folder / "plain.json").write_text(json.dumps([]))
+    assert len(read_robothor_episodes(folder)) == 3
+
+
+def _bad(**changes):
+    ep = {**ROBOTHOR_EPISODES[0], **changes}
+    return [ROBOTHOR_EPISODES[2], {k: v for k, v in ep.items() if v is not None}]
+
+
+@pytest.mark.parametrize("episodes,match", [
+    (_bad(object_type=None), r"episode #1 \(id FloorPlan_Train1_1_AlarmClock_0\).*object_type"),
+    (_bad(initial_position={"x": 1.0, "z": 2.0}), r"#1 .*'initial_position.y' is missing"),
+    (_bad(initial_orientation="north"), r"#1 .*initial_orientation"),
+    (_bad(shortest_path_length=-1.0), r"#1 .*shortest_path_length"),
+    (_bad(scene=""), r"#1 .*scene"),
+    ([ROBOTHOR_EPISODES[0], ROBOTHOR_EPISODES[0]], r"#1 .*repeats an id"),
+    ([3], r"episode #0 \(id \?\)"),
+    ({"episodes": ROBOTHOR_EPISODES}, "JSON list"),
+])
+def test_read_robothor_episodes_errors(tmp_path, episodes, match):
+    path = write_gz(tmp_path / "bad.json.gz", episodes)
+    with pytest.raises(EpisodeFileError, match=match) as info:
+        read_robothor_episodes(path)
+    assert str(path) in str(info.value)
+
+
+def test_read_robothor_episodes_file_errors(tmp_path):
+    with pytest.raises(EpisodeFileError, match="not found"):
+        read_robothor_episodes(tmp_path / "missing.json.gz")
+    garbage = tmp_path / "garbage.json.gz"
+    garbage.write_bytes(b"not gzip at all")
+    with pytest.raises(EpisodeFileError, match="garbage.json.gz"):
+        read_robothor_episodes(garbage)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EpisodeFileError, match="no RoboTHOR episode files"):
+        read_robothor_episodes(tmp_path / "empty")
+
+
+# --- sampling episodes --------------------------------------------------------------------------------
+
+
+SCENES = ["FloorPlan_Train1_1", "FloorPlan_Train1_2"]
+
+
+def test_sample_thor_episodes_is_deterministic_and_valid():
+    def sample(seed):
+        sim = ThorSimulator(small_config(), controller=fk.FakeController())
+        return sim, sample_thor_episodes(sim, SCENES, 5, seed=seed)
+
+    sim, eps = sample(3)
+    assert [e.to_dict() for e in eps] == [e.to_dict() for e in sample(3)[1]]
+    assert [e.to_dict() for e in eps] != [e.to_dict() for e in sample(4)[1]]
+    assert [e.episode_id for e in eps] == [f"{SCENES[0]}-{k}" for k in range(3)] + [f"{SCENES[1]}-{k}"
+                                                                                    for k in range(2)]
+    reachable = {(p["z"], -p["x"]) for p in fk.DEFAULT_REACHABLE}
+    assert {"tv", "potted plant"} <= set(ROBOTHOR_GOALS)  # the fake scene's objects among RoboTHOR's targets
+    for e in eps:
+        assert e.goal_category in {"tv", "potted plant"}
+        assert (round(e.start_position_m[0], 6), round(e.start_position_m[1], 6)) in reachable
+        assert e.start_position_m[2] == pytest.approx(0.0)
+        assert e.extras["thor_initial_orientation"] % 30.0 == 0.0
+        assert world_yaw_to_unity(e.start_yaw_rad) == pytest.approx(e.extras["thor_initial_orientation"])
+        sim.reset(e)
+        assert e.geodesic_distance_m > 1.0
+        assert sim.distance_to_goal(e.goal_category) == pytest.approx(e.geodesic_distance_m)
+
+
+def test_sample_thor_episodes_from_a_controller_and_goal_choice():
+    eps = sample_thor_episodes(fk.FakeController(), "FloorPlan_Train1_1", 4, seed=0, goals=["refrigerator"],
+                               config=small_config())
+    assert len(eps) == 4 and {e.goal_category for e in eps} == {"refrigerator"}
+    assert all(e.geodesic_distance_m > 1.0 for e in eps)
+
+
+def test_sample_thor_episodes_errors():
+    with pytest.raises(ConfigError, match="none of the goals"):
+        sample_thor_episodes(fk.FakeController(), SCENES, 2, seed=0, goals=["bed"], config=small_config())
+    cramped = fk.FakeController()
+    cramped.reachable = fk.lattice([1.0], [2.75, 3.0])  # the TV's foot and one step away: never > 1 m
+    with pytest.raises(ConfigError, match="no start"):
+        sample_thor_episodes(cramped, SCENES, 1, seed=0, goals=["tv"], config=small_config(), max_tries=5)
+    with pytest.raises(ConfigError):
+        sample_thor_episodes(fk.FakeController(), SCENES, -1, seed=0)
+    assert sample_thor_episodes(fk.FakeController(), SCENES, 0, seed=0) == []
 
 
 # --- missing build, missing package -------------------------------------------------------------------

@@ -3,6 +3,12 @@
 Events are made by ai2thor's own ``Server.create_event`` (the code path ``Controller.step`` uses on
 every reply from Unity), fed with metadata shaped like THOR's and raw image buffers in Unity's byte
 layout: rows bottom-to-top, RGBA32 colour, float32 depth in metres, RGBA32 instance-id colours.
+
+Object metadata is recomputed for every event as THOR does: ``distance`` is the distance (metres) from
+the agent's camera to the object's centre, and ``visible`` is True only for objects in the camera frame
+and unobstructed (here: listed in ``FakeController.in_view``) that lie within ``visibilityDistance`` of
+the agent's vertical axis (AI2-THOR docs, "Concepts"). ``GetReachablePositions`` returns the positions in
+``FakeController.reachable`` (Unity agent-centre points) in ``metadata["actionReturn"]``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ OBJECTS: list[dict[str, Any]] = [
 ]
 UNKNOWN_COLOR = (1, 2, 3)  # a colour THOR did not list in metadata["colors"]
 
+
+def lattice(xs: Any, zs: Any, y: float = SPAWN["y"]) -> list[dict[str, float]]:
+    """Unity positions ``{"x", "y", "z"}`` on the grid ``xs`` x ``zs`` (metres), as GetReachablePositions lists them."""
+    return [{"x": float(x), "y": float(y), "z": float(z)} for x in xs for z in zs]
+
+
+DEFAULT_REACHABLE = lattice(np.round(np.arange(-1.0, 2.001, 0.25), 2), np.round(np.arange(0.0, 3.001, 0.25), 2))
+"""13 x 13 lattice, x in [-1, 2], z in [0, 3], 0.25 m apart: holds SPAWN, the TV's and the fridge's feet."""
 
 def default_segmentation() -> np.ndarray:
     """(H, W, 3) uint8 instance colours, row 0 = top: wall | tv (top) | plant (bottom) | floor."""
@@ -175,11 +189,17 @@ class FakeController:
 
     Pose semantics follow THOR's documentation: ``MoveAhead`` moves along (sin r, 0, cos r) for
     rotation r, ``RotateRight`` increases rotation.y, ``LookDown`` increases the horizon (clamped to
-    [-30, 60], beyond which the action fails), ``TeleportFull`` sets the pose.
+    [-30, 60], beyond which the action fails), ``TeleportFull`` sets the pose. Objects' ``visible`` and
+    ``distance`` are recomputed per event (module docs) with ``visibility_distance`` (THOR's
+    ``visibilityDistance``, default 1.5 m as in THOR).
     """
 
-    def __init__(self, width: int = W, height: int = H) -> None:
+    def __init__(self, width: int = W, height: int = H, *, visibility_distance: float = 1.5) -> None:
         self.width, self.height = width, height
+        self.visibility_distance = visibility_distance
+        self.reachable: list[dict[str, float]] = copy.deepcopy(DEFAULT_REACHABLE)  # GetReachablePositions
+        # objects in the camera frame and unobstructed: THOR's other two visibility conditions
+        self.in_view: set[str] = {o["objectId"] for o in OBJECTS if o.get("visible")}
         self.server = OfflineServer(width, height)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail: dict[str, str] = {}  # THOR action name -> error message for its calls
@@ -196,10 +216,23 @@ class FakeController:
         self.rotation_y = rotation_y % 360.0
         self.horizon = horizon
 
+    def _objects_metadata(self) -> list[dict[str, Any]]:
+        """``self.objects`` with ``visible`` and ``distance`` as THOR would report them at the current pose."""
+        camera = np.array([self.position["x"], self.position["y"] + CAMERA_ABOVE_CENTRE_M, self.position["z"]])
+        out = []
+        for o in copy.deepcopy(self.objects):
+            p = o["position"]
+            centre = np.array([p["x"], p["y"], p["z"]], dtype=np.float64)
+            axis = math.hypot(p["x"] - self.position["x"], p["z"] - self.position["z"])
+            o["distance"] = float(np.linalg.norm(centre - camera))
+            o["visible"] = o["objectId"] in self.in_view and axis <= self.visibility_distance
+            out.append(o)
+        return out
+
     def _event(self, action: str, success: bool = True, error: str = "", action_return: Any = None) -> Event:
         meta = agent_metadata(
             position=self.position, rotation_y=self.rotation_y, horizon=self.horizon,
-            objects=self.objects, last_action=action, success=success, error=error,
+            objects=self._objects_metadata(), last_action=action, success=success, error=error,
             action_return=action_return, scene=f"{self.scene}_physics", width=self.width, height=self.height,
         )
         self.last_event = make_event(meta, self.frames, self.server)
@@ -263,3 +296,6 @@ class FakeController:
             )
         path = {"corners": self.path_corners, "status": "PathComplete"}
         return self._event("GetShortestPathToPoint", action_return=path)
+
+    def _do_GetReachablePositions(self, **kwargs: Any) -> Event:
+        return self._event("GetReachablePositions", action_return=copy.deepcopy(self.reachable))

@@ -8,18 +8,31 @@ How it models habitat:
 
 * Scenes are the built-in procedural houses: a scene path whose file name contains ``house-<seed>``
   (e.g. ``/tmp/house-000011.glb``) loads ``sims.raycast.house.generate_house(seed)``. Frames come from the
-  built-in ray caster (``RaycastSimulator._renderer``), navigation from its ``NavGrid``.
+  built-in ray caster (``RaycastSimulator._renderer``), navigation from a ``NavGrid`` (``nav.PathFinder``).
+* Navmesh, as habitat-sim 0.3 loads it: a file ``<scene without extension>.navmesh`` next to the scene
+  (``os.path.splitext(scene_id)[0] + ".navmesh"``, habitat-sim's rule) is the scene's navmesh, built with
+  habitat-sim's default ``NavMeshSettings`` (agent radius 0.1 m, height 1.5 m) whatever agent is configured;
+  without such a file ``pathfinder.is_loaded`` is False (no collision checking, every path query fails).
+  ``SimulatorConfiguration.navmesh_settings``, when set, is applied at load ("recompute if unloaded or the
+  settings differ", habitat-sim ``src/esp/sim/Simulator.cpp``). ``recompute_navmesh(pathfinder, settings)``
+  rebuilds the grid for ``settings`` (``cell_size``, ``agent_radius``, ``agent_height``) and is recorded in
+  ``calls`` as ``("recompute_navmesh", settings)``.
+* Moves go through ``step_filter`` as in habitat-sim's ``Simulator.step_filter``: ``pathfinder.try_step``
+  (slides along the obstacle) with ``sim_cfg.allow_sliding`` (habitat-sim's default True), else
+  ``try_step_no_sliding`` (stops at the last free point); a move that ended short reports a collision; with
+  no navmesh the agent moves freely.
 * The agent's pose is kept in habitat's frame (Y up; an identity rotation faces -Z). Controls follow
   ``habitat_sim/agent/controls/default_controls.py``: ``move_forward`` moves along the body's local -Z,
   ``turn_left``/``turn_right`` rotate the body by +/-amount degrees about its local +Y, ``look_up``/
   ``look_down`` rotate the sensors by +/-amount about their local +X (clamped to +-``constraint``).
-  A blocked move stops at the last free point and reports a collision.
 * Rendering converts habitat to the built-in world (Z up) with ``(x, y, z) -> (-z, -x, y)``, here written
   independently of the adapter: a habitat camera looks along its local -Z with +X right and +Y up, so the
   OpenCV camera axes are the sensor's rotation times ``diag(1, -1, -1)``.
 * ``step`` returns ``{"rgb": (H, W, 4) uint8, "depth": (H, W) float32, "semantic": (H, W) uint32,
   "collided": bool}``; semantic ids are built-in instance ids + 1 (0 = nothing), as listed by
   ``semantic_scene.objects`` with habitat-style category names ("tv_monitor", "plant", "couch", "fridge").
+  ``SemanticObject.aabb`` is a magnum ``Range3D`` look-alike as in habitat-sim >= 0.3.3: ``center()`` and
+  ``size()`` are methods returning a ``Vector3`` (before 0.3.3 ``center`` / ``sizes`` were array attributes).
 * Every call the adapter makes on the simulator is appended to ``Simulator.calls``.
 """
 
@@ -35,11 +48,15 @@ from typing import Any
 
 import numpy as np
 
-from . import agent
+from . import agent, nav
 from .agent import ActionSpec, ActuationSpec, AgentConfiguration, AgentState, Quaternion, SixDOFPose
+from .nav import MultiGoalShortestPath, NavMeshSettings, PathFinder, ShortestPath
 
 __all__ = [
     "agent",
+    "nav",
+    "NavMeshSettings",
+    "PathFinder",
     "ActionSpec",
     "ActuationSpec",
     "AgentConfiguration",
@@ -86,6 +103,7 @@ class SimulatorConfiguration:
     random_seed: int = 0
     gpu_device_id: int = 0
     allow_sliding: bool = True
+    navmesh_settings: NavMeshSettings | None = None
 
 
 @dataclass(slots=True)
@@ -103,22 +121,6 @@ class CameraSensorSpec:
 class Configuration:
     sim_cfg: SimulatorConfiguration
     agents: list[AgentConfiguration]
-
-
-@dataclass(slots=True)
-class ShortestPath:
-    requested_start: Any = None
-    requested_end: Any = None
-    geodesic_distance: float = math.inf
-    points: list[np.ndarray] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class MultiGoalShortestPath:
-    requested_start: Any = None
-    requested_ends: Any = None
-    geodesic_distance: float = math.inf
-    points: list[np.ndarray] = field(default_factory=list)
 
 
 # --- quaternion helpers ((w, x, y, z) tuples) ----------------------------------------------------------
@@ -190,10 +192,37 @@ class _Category:
         return self._name
 
 
-@dataclass
-class _AABB:
-    center: np.ndarray
-    sizes: np.ndarray
+@dataclass(frozen=True)
+class Vector3:
+    """magnum ``Vector3`` look-alike: ``.x .y .z`` and a 3-sequence (so ``np.asarray`` reads it)."""
+
+    x: float
+    y: float
+    z: float
+
+    def __iter__(self):
+        return iter((self.x, self.y, self.z))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, i: int) -> float:
+        return (self.x, self.y, self.z)[i]
+
+
+@dataclass(frozen=True)
+class Range3D:
+    """magnum ``Range3D`` look-alike (habitat-sim >= 0.3.3 ``SemanticObject.aabb``): ``min``, ``max``,
+    ``center()`` and ``size()`` (methods, not the array attributes of earlier habitat-sim)."""
+
+    min: Vector3
+    max: Vector3
+
+    def center(self) -> Vector3:
+        return Vector3(*((a + b) / 2 for a, b in zip(self.min, self.max)))
+
+    def size(self) -> Vector3:
+        return Vector3(*(b - a for a, b in zip(self.min, self.max)))
 
 
 @dataclass
@@ -201,7 +230,7 @@ class SemanticObject:
     id: str
     semantic_id: int
     category: _Category
-    aabb: _AABB
+    aabb: Range3D
 
 
 @dataclass
@@ -212,63 +241,24 @@ class SemanticScene:
 def _semantic_scene(house: Any) -> SemanticScene:
     objects: list[SemanticObject | None] = [None]  # the adapter must skip empty entries
     for o in house.objects:
-        lo, hi = np.asarray(o.bbox_min_m), np.asarray(o.bbox_max_m)
+        lo, hi = _to_habitat(o.bbox_min_m), _to_habitat(o.bbox_max_m)
         name = HABITAT_NAMES.get(o.category, o.category)
         sid = o.instance_id + 1
-        objects.append(SemanticObject(f"{name.replace(' ', '_')}_{sid}", sid, _Category(name),
-                                      _AABB(_to_habitat((lo + hi) / 2), np.abs(_M.T @ (hi - lo)))))
+        box = Range3D(Vector3(*map(float, np.minimum(lo, hi))), Vector3(*map(float, np.maximum(lo, hi))))
+        objects.append(SemanticObject(f"{name.replace(' ', '_')}_{sid}", sid, _Category(name), box))
     return SemanticScene(objects)
 
 
-class PathFinder:
-    """Navmesh queries answered by the built-in NavGrid (habitat points in, habitat points out)."""
+@functools.lru_cache(maxsize=16)
+def _navgrid(seed: int, cell_size: float, agent_radius: float, agent_height: float) -> Any:
+    from sims.raycast.navigation import build_navgrid
 
-    def __init__(self, nav: Any, seed: int) -> None:
-        self._nav = nav
-        self._rng = np.random.default_rng(seed)
-        self.is_loaded = True
+    return build_navgrid(_house(seed), agent_radius, agent_height, cell_size)
 
-    def seed(self, new_seed: int) -> None:
-        self._rng = np.random.default_rng(new_seed)
 
-    def is_navigable(self, pt: Any, max_y_delta: float = 0.5) -> bool:
-        p = _to_ours(pt)
-        return abs(p[2]) <= max_y_delta and self._nav.is_navigable(p[:2])
-
-    def get_random_navigable_point(self) -> np.ndarray:
-        cells = np.argwhere(self._nav.largest_component())
-        r, c = cells[int(self._rng.integers(len(cells)))]
-        x, y = self._nav.cell_center(int(r), int(c))
-        return _to_habitat([x, y, 0.0]).astype(np.float32)
-
-    def snap_point(self, pt: Any) -> np.ndarray:
-        """Nearest navigable cell centre on the floor (NaN when the grid has none)."""
-        p = _to_ours(pt)
-        cells = np.argwhere(self._nav.navigable)
-        if len(cells) == 0:
-            return np.full(3, np.nan, np.float32)
-        X, Y = self._nav.cell_centers()
-        d = np.hypot(X[cells[:, 0], cells[:, 1]] - p[0], Y[cells[:, 0], cells[:, 1]] - p[1])
-        r, c = cells[int(np.argmin(d))]
-        x, y = self._nav.cell_center(int(r), int(c))
-        return _to_habitat([x, y, 0.0]).astype(np.float32)
-
-    def find_path(self, path: ShortestPath | MultiGoalShortestPath) -> bool:
-        ends = [path.requested_end] if isinstance(path, ShortestPath) else list(np.asarray(path.requested_ends))
-        start = _to_ours(path.requested_start)[:2]
-        path.geodesic_distance, path.points = math.inf, []
-        goal = np.zeros(self._nav.shape, bool)
-        for e in ends:
-            xy = _to_ours(e)[:2]
-            if self._nav.is_navigable(xy):
-                goal[self._nav.to_cell(xy)] = True
-        if not self._nav.is_navigable(start) or not goal.any():
-            return False
-        d = float(self._nav.distance_field(goal)[self._nav.to_cell(start)])
-        path.geodesic_distance = d
-        if math.isfinite(d):
-            path.points = [np.asarray(path.requested_start, np.float32)]
-        return math.isfinite(d)
+def _navmesh_file(scene_id: str) -> str:
+    """habitat-sim's navmesh next to a scene: ``os.path.splitext(scene_id)[0] + ".navmesh"``."""
+    return os.path.splitext(str(scene_id))[0] + ".navmesh"
 
 
 class Agent:
@@ -323,22 +313,14 @@ class Agent:
         self.sensor_rotation = _axis_angle(0, math.radians(new))
 
     def _move(self, distance: float) -> bool:
-        """Move along the body's -Z on the built-in grid; True (collided) if it stopped short."""
-        nav = self._sim._nav
+        """Move along the body's -Z through the simulator's ``step_filter``; True (collided) if it ended short
+        (habitat-sim: the filtered move is shorter than the requested one)."""
         step = _matrix(self.rotation) @ np.array([0.0, 0.0, -distance])
-        a, b = _to_ours(self.position)[:2], _to_ours(self.position + step)[:2]
-        if nav.segment_is_free(a, b):
-            self.position = self.position + step
-            return False
-        n = max(2, int(math.ceil(distance / (nav.resolution_m / 4))) + 1)
-        last = self.position
-        for t in np.linspace(0.0, 1.0, n)[1:]:
-            p = self.position + t * step
-            if not nav.is_navigable(_to_ours(p)[:2]):
-                break
-            last = p
-        self.position = last
-        return True
+        target = self.position + step
+        end = np.asarray(self._sim.step_filter(self.position, target), dtype=np.float64)
+        collided = bool(np.linalg.norm(end - self.position) + 1e-5 < np.linalg.norm(step))
+        self.position = end
+        return collided
 
 
 class Simulator:
@@ -357,19 +339,54 @@ class Simulator:
         self.config = config
         agent_cfg = config.agents[0]
         rgb = next(s for s in agent_cfg.sensor_specifications if s.sensor_type is SensorType.COLOR)
-        house = _house(_seed_of(config.sim_cfg.scene_id))
+        self._seed = _seed_of(config.sim_cfg.scene_id)
+        house = _house(self._seed)
         h, w = rgb.resolution
         self._world = RaycastSimulator(
             SimConfig(width=w, height=h, hfov_deg=float(rgb.hfov), camera_height_m=float(rgb.position[1]),
-                      agent_radius_m=agent_cfg.radius, agent_height_m=agent_cfg.height), scene=house)
-        self._nav = self._world.nav
-        self.pathfinder = PathFinder(self._nav, config.sim_cfg.random_seed)
+                      agent_radius_m=agent_cfg.radius, agent_height_m=agent_cfg.height))
+        self._world.load_scene(house, nav=_navgrid(self._seed, 0.05, 0.1, 1.5))  # the world's own grid is unused
+        self.pathfinder = PathFinder(config.sim_cfg.random_seed)
+        if os.path.exists(_navmesh_file(config.sim_cfg.scene_id)):  # the scene's shipped navmesh
+            shipped = NavMeshSettings()
+            self.pathfinder._load(self._build(shipped), shipped)
+        wanted = config.sim_cfg.navmesh_settings
+        if wanted is not None and (not self.pathfinder.is_loaded or self.pathfinder.nav_mesh_settings != wanted):
+            self._recompute(self.pathfinder, wanted, "navmesh_settings")
         self.semantic_scene = _semantic_scene(house)
         self._rng = np.random.default_rng(config.sim_cfg.random_seed)
         self.agents = [Agent(agent_cfg, self)]
         self.initialize_agent(0)
 
+    def _build(self, settings: NavMeshSettings) -> Any:
+        return _navgrid(self._seed, float(settings.cell_size), float(settings.agent_radius),
+                        float(settings.agent_height))
+
+    def _recompute(self, pathfinder: PathFinder, settings: NavMeshSettings, why: str) -> bool:
+        self.calls.append((why, settings.copy()))
+        pathfinder._load(self._build(settings), settings)
+        return True
+
+    @property
+    def _nav(self) -> Any:
+        """The loaded navmesh's grid (None without one)."""
+        return self.pathfinder._nav
+
     # --- API used by the adapter ---------------------------------------------------------------------
+
+    def recompute_navmesh(self, pathfinder: PathFinder, navmesh_settings: NavMeshSettings) -> bool:
+        """Rebuild ``pathfinder``'s navmesh for ``navmesh_settings`` (habitat-sim 0.3's signature)."""
+        if not isinstance(navmesh_settings, NavMeshSettings):
+            raise TypeError(f"recompute_navmesh needs a NavMeshSettings, got {type(navmesh_settings).__name__}")
+        return self._recompute(pathfinder, navmesh_settings, "recompute_navmesh")
+
+    def step_filter(self, start_pos: Any, end_pos: Any) -> np.ndarray:
+        """habitat-sim's ``Simulator.step_filter``: the navmesh-valid end of a move (free without a navmesh)."""
+        if self.pathfinder.is_loaded:
+            if self.config.sim_cfg.allow_sliding:
+                return self.pathfinder.try_step(start_pos, end_pos)
+            return self.pathfinder.try_step_no_sliding(start_pos, end_pos)
+        return np.asarray(end_pos, dtype=np.float64)
 
     def seed(self, new_seed: int) -> None:
         self.calls.append(("seed", new_seed))
@@ -387,7 +404,8 @@ class Simulator:
         if initial_state is None:
             yaw = float(self._rng.uniform(0.0, 2 * math.pi))
             w, _, y, _ = _axis_angle(1, yaw)
-            initial_state = AgentState(self.pathfinder.get_random_navigable_point(), Quaternion(w, 0.0, y, 0.0))
+            start = self.pathfinder.get_random_navigable_point() if self.pathfinder.is_loaded else np.zeros(3)
+            initial_state = AgentState(start, Quaternion(w, 0.0, y, 0.0))
         else:
             self.calls.append(("initialize_agent", agent_id, initial_state))
         agent = self.get_agent(agent_id)
