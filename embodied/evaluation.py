@@ -101,8 +101,9 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
     from the start (``status`` "unreachable": habitat-lab counts it, Success 0, SPL 0). A simulator
     that cannot score episodes at all raises ConfigError (:func:`check_scorable`).
 
-    SPL's shortest path is ``distance_to_goal`` at reset (habitat-lab's SPL); the episode file's
-    ``geodesic_distance_m`` is kept beside it as ``file_geodesic_m`` so the two can be compared.
+    SPL's shortest path is ``distance_to_goal`` at reset (habitat-lab's SPL), or for a simulator with
+    its own success rule (RoboTHOR) the episode's ``geodesic_distance_m`` when it has one (RoboTHOR's
+    SPL uses the episode's shortest path); the file's value is kept as ``file_geodesic_m`` either way.
     """
     check_scorable(sim)
     rule = success_rule(sim)
@@ -139,9 +140,13 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
     except EmbodiedError as exc:
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return row
+    # SPL's l: habitat-lab measures DistanceToGoal at reset (nav.py SPL.reset_metric); RoboTHOR scores
+    # with the episode's own shortest path (ai2thor/util/metrics.py compute_single_spl, as
+    # allenai/robothor-challenge challenge.py and real-stanford/cow robothor_challenge.py call it)
+    shortest = episode.geodesic_distance_m if rule == "visible" and episode.geodesic_distance_m else start_d
     m = episode_metrics(called_stop=stopped, distance_to_goal_m=final_d, start_distance_m=start_d,
                         positions_m=positions, steps=steps, collisions=collisions,
-                        success_distance_m=success_distance_m, shortest_path_m=start_d,
+                        success_distance_m=success_distance_m, shortest_path_m=shortest,
                         success=own if rule == "visible" else None)
     wall = time.perf_counter() - t0
     row.update(m.to_dict(), status="ok", success_rule=rule, file_geodesic_m=episode.geodesic_distance_m)

@@ -94,8 +94,13 @@ def test_distance_rule_and_spl_from_the_distance_at_reset():
 def test_the_simulators_own_success_rule_decides():
     assert success_rule(VisibleSim()) == "visible" and success_rule(LineSim()) == "distance"
     # visible from x = 2 although 1 m from the goal's view point: success, SPL = 3 / max(3, 2) = 1
+    # RoboTHOR's SPL takes l from the episode (9 m here): SPL = 9 / max(9, 2) = 1; without one, d at reset (3 m)
     row = run_episode(VisibleSim(goal_x=3.0), Script([F, F, S]), EP)
     assert row["success_rule"] == "visible" and row["success"] == 1.0 and row["spl"] == pytest.approx(1.0)
+    assert row["shortest_path_m"] == 9.0
+    no_l = ObjectNavEpisode(**{**EP.to_dict(), "geodesic_distance_m": None})
+    row = run_episode(VisibleSim(goal_x=3.0), Script([F, F, F, F, S]), no_l)
+    assert row["shortest_path_m"] == 3.0 and row["spl"] == pytest.approx(3 / 4)
     row = run_episode(VisibleSim(goal_x=0.5), Script([F, S]), EP)  # at x = 1: 0.5 m away but not visible
     assert row["success"] == 0.0
     # no STOP, no success, whatever the simulator says
