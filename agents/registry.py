@@ -64,4 +64,5 @@ def make_agent(name: str, config: Any = None, clip: Any = None, seed: int = 0) -
         return float(_clip.encode_images(rgb[None])[0] @ _clip.text_classifier([goal], _templates)[0])
 
     # the CLIP localizers score the full frame against the goal with these same prompts (one forward less)
-    return CowAgent(cfg, localizer, scorer, reuse_localizer_score=cfg.localizer not in ("oracle", "owl"))
+    return CowAgent(cfg, localizer, scorer,
+                    reuse_localizer_score=cfg.reuse_localizer_score and cfg.localizer not in ("oracle", "owl"))

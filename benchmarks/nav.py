@@ -9,6 +9,14 @@ Target: agent step <= 10 ms median at 5 cm on houses of about 20 m x 20 m (ten-r
 
     .venv/bin/python benchmarks/nav.py                   # 20 m x 20 m houses, 224 x 224
     .venv/bin/python benchmarks/nav.py --clip-model ViT-B-32 --episodes 5
+    .venv/bin/python benchmarks/nav.py --e2e 100         # + the CLIP path end to end, before / after
+
+``--e2e N`` runs CoW's default CLIP agent (CLIP-Patch over depth segments, value-weighted
+frontiers, the sim-trained model of ``--clip auto``) on the first N val episodes twice, side by side:
+"before" scores each frame for the value map with a second CLIP forward, "after" reuses the
+localizer's forward (``CowConfig.reuse_localizer_score``). It prints ms per step (whole step, and
+the agent's share: mapping, planning and every CLIP call) and Success / SPL of both.
+Target: <= 60 ms per step after, the same Success / SPL within noise.
 """
 
 from __future__ import annotations
@@ -27,7 +35,11 @@ def main() -> None:
     ap.add_argument("--frontier", choices=["nearest", "value"], default="value")
     ap.add_argument("--clip-model", default="embodied-tiny", help="architecture for the separate CLIP timing")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--e2e", type=int, default=0, metavar="N",
+                    help="also run the CLIP agent end to end on N val episodes, before / after (0: skip)")
     args = ap.parse_args()
+    if args.e2e:
+        end_to_end(args.e2e)
 
     from agents.cow import CowAgent, CowConfig
     from embodied.clip import ClipBackbone, ClipConfig
@@ -87,6 +99,41 @@ def main() -> None:
     print(f"depth-segment proposer: {proposer:.1f} ms ({proposer_no_walls:.1f} ms without taking walls out)")
     verdict = "PASS" if statistics.median(ms) <= 10.0 else "FAIL"
     print(f"target: agent step <= 10 ms median -> {verdict}")
+
+
+def end_to_end(n: int) -> None:
+    """CoW's CLIP agent on ``n`` val episodes, the value-map score from a second forward (before) and
+    from the localizer's (after): ms per step and Success / SPL, side by side."""
+    import torch
+
+    from agents.registry import make_agent
+    from embodied.clip import get_backbone
+    from embodied.clip.auto import resolve_auto, weights_label
+    from embodied.evaluation import NavRun, run_episode, summarize_results
+    from sims.raycast.categories import CATEGORIES
+    from sims.raycast.episodes import generate_episodes
+    from sims.raycast.simulator import RaycastSimulator, SimConfig
+
+    torch.set_num_threads(1)
+    clip = get_backbone(resolve_auto().config)
+    cfg = SimConfig()
+    episodes = generate_episodes("val", n, sim_config=cfg)
+    print(f"end to end: {n} val episodes, CLIP-Patch over depth segments + value frontiers, {weights_label(clip.provenance)}")
+    print(f"{'variant':<8} {'ms/step':>8} {'agent ms/step':>14} {'Success':>8} {'SPL':>6} {'steps':>6}")
+    for name, reuse in (("before", False), ("after", True)):
+        agent = make_agent("cow", {"localizer": "patch", "frontier": "value", "vocabulary": CATEGORIES,
+                                   "reuse_localizer_score": reuse}, clip=clip)
+        sim = RaycastSimulator(cfg)
+        run = NavRun()
+        rows = [run_episode(sim, agent, ep, max_steps=run.max_steps, seed=run.reset_seed(ep.episode_id))
+                for ep in episodes]
+        ok = [r for r in rows if r["status"] == "ok"]
+        steps = sum(r["steps"] for r in ok)
+        wall = sum(r["seconds_per_step"] * r["steps"] for r in ok) / max(steps, 1) * 1000
+        agent_ms = sum(r["agent_seconds_per_step"] * r["steps"] for r in ok) / max(steps, 1) * 1000
+        o = summarize_results(rows)["overall"]
+        print(f"{name:<8} {wall:8.1f} {agent_ms:14.1f} {o['success']:8.3f} {o['spl']:6.3f} {steps / max(len(ok), 1):6.0f}")
+    print("target: <= 60 ms per step after, Success / SPL as before within noise")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ class CowConfig:
             depth segment under it, and marks that segment (not the whole patch) as the goal.
         proposals: CLIP-Patch's patches with a vocabulary: "segments" (every depth segment of the
             frame is cut out and classified; the default) or "grid" (the 3 x 3 cells, with ``refine``).
+        reuse_localizer_score: with ``frontier="value"``, take the frame's image-text score for the
+            value map from the CLIP localizer's forward (same model, same prompts) instead of a second
+            forward of the frame (False: the second forward, as before issue 19; the numbers agree to float noise).
         stop_localizing_when_sure: once a goal cell is sure enough to STOP at, stop localizing (and
             scoring frames for the value map) until the goal is reached or forgotten: no CLIP forward
             on the approach, but no miss votes either, so a sure false detection is never refuted.
@@ -74,6 +77,7 @@ class CowConfig:
     refine: bool = True  # CLIP-Patch with a vocabulary: classify the depth segment under a firing patch
     proposals: str = "segments"
     stop_localizing_when_sure: bool = False
+    reuse_localizer_score: bool = True
     min_frontier_cells: int = 15
     frontier_reach_m: float = 1.0
     lookahead_m: float = 0.5

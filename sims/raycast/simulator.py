@@ -28,7 +28,7 @@ __all__ = ["SimConfig", "RaycastSimulator", "GOAL_VIEW_RULES"]
 GOAL_VIEW_RULES = ("visible", "radius")
 """How ObjectNav view points (the success region) are chosen: "visible" (habitat's rule: navigable
 cells within ``goal_view_radius_m`` of the object from which it is in line of sight at camera
-height) or "radius" (every navigable cell within the radius, walls or not; the rule before 0.x)."""
+height) or "radius" (every navigable cell within the radius, walls or not; the only rule before issue 19)."""
 
 
 @dataclass(frozen=True, kw_only=True)
