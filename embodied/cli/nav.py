@@ -144,10 +144,11 @@ def _builtin_field(name: str) -> Any:
                    "a RoboTHOR ObjectNav file ({split}.json.gz).")
 @click.option("--scene-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="habitat-lab's SCENES_DIR: where the episode file's scene paths (data/scene_datasets/...) live.")
-@click.option("--preset", type=click.Choice(["cow-habitat", "cow-robothor"]), default=None,
+@click.option("--preset", type=click.Choice(["cow-habitat", "cow-robothor", "robothor-cow"]), default=None,
               help="CoW's own setup (agents/cow/presets.py): dead-reckoned pose, its 9-turn spin, stop within 1 m, "
                    "3 x 3 CLIP-Patch with CoW's thresholds, 672 x 672 at FOV 90, 250 steps. Explicit options still "
-                   "win. Without it the toolkit's (stronger) defaults run; every summary says which.")
+                   "win; robothor-cow is another name of cow-robothor (with --sim thor: locobot, visibilityDistance "
+                   "1.0 m). Without it the toolkit's (stronger) defaults run; every summary says which.")
 @field_option(NavRun, "episode_seed", type=int, help="Seed of episode generation (which starts and goals).")
 @field_option(NavRun, "run_seed", type=int,
               help="Seed of the simulator resets and the agent (per episode: crc32 of it and the episode id).")
@@ -218,6 +219,7 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
     if preset is not None:
         from agents.cow.presets import cow_preset
 
+        preset = "cow-robothor" if preset == "robothor-cow" else preset
         setup = cow_preset(preset)
         if not given("max_steps"):
             max_steps = setup.max_steps
@@ -320,7 +322,7 @@ def _cow_threshold(cfg: Any, setup: Any, clip_cfg: Any) -> tuple[Any, str]:
     and a note for the summary; where CoW published none (another backbone), the toolkit's stays."""
     from embodied.localization import cow_threshold
 
-    model = "owlvit" if cfg.localizer == "owl" else (clip_cfg.model if clip_cfg is not None else "")
+    model = cfg.owl_checkpoint if cfg.localizer == "owl" else (clip_cfg.model if clip_cfg is not None else "")
     try:
         t = cow_threshold(setup.thresholds, model, cfg.localizer)
     except ConfigError as exc:

@@ -371,3 +371,21 @@ def test_cow_spin_turns():
             obs = sim.step(a).observation
         assert phases[:expected] == [(Action.TURN_LEFT, "spin")] * expected, phases
         assert phases[expected][1] != "spin"  # the spin ended after exactly `expected` turns
+
+
+def test_preset_takes_cows_threshold_for_its_backbone(tmp_path):
+    """CoW's hparams/habitat.json: CLIP-Patch on ViT-B/32 0.91 (hparams/robo.json: 0.875); for a
+    backbone CoW never ran the toolkit's threshold stays, and the summary says so."""
+    res = _nav(tmp_path / "b32", "--preset", "cow-habitat", "--clip-model", "ViT-B-32", "--clip-random-init",
+               "-n", "1", "--max-steps", "2")
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "b32" / "config.json").read_text())["config"]["agent_config"]
+    assert cfg["localizer"] == "patch" and cfg["vocabulary"] == [] and cfg["localizer_threshold"] == 0.91
+    header = json.loads((tmp_path / "b32" / "summary.json").read_text())["header"]
+    assert header["threshold"].startswith("0.91 (CoW's hparams, habitat)") and header["proposals"].startswith("grid")
+    res = _nav(tmp_path / "tiny", "--preset", "cow-robothor", "--clip-model", "embodied-tiny", "--clip-random-init",
+               "-n", "1", "--max-steps", "2")
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "tiny" / "config.json").read_text())["config"]["agent_config"]
+    assert cfg["localizer_threshold"] is None
+    assert "CoW publishes none" in json.loads((tmp_path / "tiny" / "summary.json").read_text())["header"]["threshold"]
