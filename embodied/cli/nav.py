@@ -227,13 +227,17 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
     sensor = {k: v for k, v in (setup.sensor if setup else {}).items() if k in fields}
     sensor.update((setup.simulator.get(simulator, {}) if setup else {}))
     sensor.update({k: v for k, v in (("width", width), ("height", height), ("hfov_deg", hfov)) if v is not None})
-    sim_config = sims.simulator_config(simulator, {**sensor, **parse_overrides(sim_overrides, "--sim-set")})
+    overrides = {**sensor, **parse_overrides(sim_overrides, "--sim-set")}
 
     bad_lines: list[str] = []
     if episode_file is not None:
         episodes, bad_lines = read_episode_file(episode_file, scene_dir=scene_dir, split=split)
         episodes = episodes[:n]
+        if "scene" in fields and "scene" not in overrides and episodes:  # habitat/THOR start in the first scene
+            overrides["scene"] = episodes[0].scene_id
+        sim_config = sims.simulator_config(simulator, overrides)
     else:
+        sim_config = sims.simulator_config(simulator, overrides)
         episodes = sims.generate_episodes(simulator, split, n, seed=episode_seed, sim_config=sim_config,
                                           progress=True)
 
