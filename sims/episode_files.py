@@ -18,12 +18,14 @@ __all__ = ["episode_file_format", "read_episode_file"]
 
 def episode_file_format(path: str | os.PathLike) -> str:
     """"jsonl" (ours), "habitat" (a JSON object with "episodes" or "content_scenes_path") or "robothor" (a
-    JSON list of episodes with "initial_position"), from the file's contents.
+    JSON list of episodes with "initial_position", or a folder of such files), from the file's contents.
 
     Raises:
         EpisodeFileError: missing, unreadable, or none of these.
     """
     p = Path(path)
+    if p.is_dir():  # the RoboTHOR challenge's dataset/{split}/episodes/ folder of per-scene files
+        return "robothor"
     if not p.is_file():
         raise EpisodeFileError(f"episode file not found: {p}")
     if p.name.endswith(".jsonl"):

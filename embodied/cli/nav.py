@@ -137,11 +137,11 @@ def _builtin_field(name: str) -> Any:
               show_default=True, help="Split of generated episodes (ignored with --episode-file).")
 @click.option("-n", "--episodes", "n", type=click.IntRange(min=1), default=100, show_default=True,
               help="Number of episodes (the first N of the split or file).")
-@click.option("--episode-file", "--episodes-file", "episode_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--episode-file", "--episodes-file", "episode_file", type=click.Path(path_type=Path),
               default=None,
               help="Episodes from a file: JSONL (embodied format; a bad line is recorded as a failed episode), a "
                    "habitat-lab ObjectNav dataset (.json/.json.gz, split files with content/ per-scene files too) or "
-                   "a RoboTHOR ObjectNav file ({split}.json.gz).")
+                   "a RoboTHOR ObjectNav file or folder (dataset/{split}/episodes/*.json.gz).")
 @click.option("--scene-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="habitat-lab's SCENES_DIR: where the episode file's scene paths (data/scene_datasets/...) live.")
 @click.option("--preset", type=click.Choice(["cow-habitat", "cow-robothor", "robothor-cow"]), default=None,
