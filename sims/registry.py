@@ -46,7 +46,7 @@ SIMULATORS: dict[str, SimulatorEntry] = {e.name: e for e in (
     SimulatorEntry("habitat", "sims.habitat:HabitatSimulator", "sims.habitat:HabitatConfig", ("habitat_sim",),
                    "habitat-sim scenes (HM3D, MP3D, ...)"),
     SimulatorEntry("thor", "sims.thor:ThorSimulator", "sims.thor:ThorConfig", ("ai2thor",),
-                   "AI2-THOR / RoboTHOR / ProcTHOR"),
+                   "AI2-THOR / RoboTHOR / ProcTHOR", episodes="sims.thor.episodes:generate_thor_episodes"),
 )}
 
 

@@ -52,7 +52,8 @@ from sims.thor.config import (  # noqa: F401 - DEFAULT_AGENT_CENTRE_HEIGHT_M, PL
     ThorConfig,
 )
 from sims.thor.controller import ThorBuildUnavailableError, make_controller
-from sims.thor.episodes import ROBOTHOR_GOALS, ROBOTHOR_OBJECT_TYPES, read_robothor_episodes, sample_thor_episodes
+from sims.thor.episodes import (ROBOTHOR_GOALS, ROBOTHOR_OBJECT_TYPES, ROBOTHOR_SCENES, generate_thor_episodes,
+                                read_robothor_episodes, sample_thor_episodes)
 from sims.thor.frames import (
     THOR_CATEGORY_MAP,
     horizon_to_tilt,
@@ -72,6 +73,8 @@ __all__ = [
     "ReachableGraph",
     "read_robothor_episodes",
     "sample_thor_episodes",
+    "generate_thor_episodes",
+    "ROBOTHOR_SCENES",
     "ROBOTHOR_OBJECT_TYPES",
     "ROBOTHOR_GOALS",
     "ThorBuildUnavailableError",

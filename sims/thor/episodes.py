@@ -266,3 +266,32 @@ def sample_thor_episodes(sim_or_controller: Any, scenes: str | Iterable[str], n:
             ))
     logger.info("sampled %d THOR episodes in %d scene(s)", len(episodes), len(scene_list))
     return episodes
+
+
+ROBOTHOR_SCENES: dict[str, tuple[str, ...]] = {
+    # real-stanford/cow src/simulation/constants.py TRAIN_ROOM_IDS / VAL_ROOM_IDS / TEST_ROOM_IDS (RoboTHOR)
+    "train": tuple(f"FloorPlan_Train{i}_{j}" for i in range(1, 13) for j in range(1, 6)),
+    "val": tuple(f"FloorPlan_Val{i}_{j}" for i in range(1, 4) for j in range(1, 6)),
+    "test": tuple(f"FloorPlan_test-challenge{i}_{j}" for i in range(1, 6) for j in range(1, 3)),
+}
+"""RoboTHOR's scenes per split: 60 train, 15 val, 10 test-challenge apartments."""
+
+
+def generate_thor_episodes(split: str, n: int, *, seed: int = 0, sim_config: ThorConfig | None = None,
+                           progress: bool = False, controller: Any = None) -> list[ObjectNavEpisode]:
+    """``n`` ObjectNav episodes sampled in the RoboTHOR scenes of ``split`` (:data:`ROBOTHOR_SCENES`) by
+    :func:`sample_thor_episodes`: what ``embodied nav --sim thor`` runs without an episode file.
+
+    Args:
+        controller: an already started controller; default: one started from ``sim_config`` (Unity).
+    """
+    if split not in ROBOTHOR_SCENES:
+        raise ConfigError(f"unknown RoboTHOR split '{split}'; choose from {sorted(ROBOTHOR_SCENES)}")
+    config = sim_config if sim_config is not None else ThorConfig()
+    scenes = ROBOTHOR_SCENES[split][:max(1, n)]
+    sim = ThorSimulator(config, controller=controller)
+    try:
+        return sample_thor_episodes(sim, scenes, n, seed=seed, split=split)
+    finally:
+        if controller is None:
+            sim.close()

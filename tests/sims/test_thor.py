@@ -33,6 +33,8 @@ from sims.thor import (  # noqa: E402
     ThorConfig,
     ThorSimulator,
     horizon_to_tilt,
+    ROBOTHOR_SCENES,
+    generate_thor_episodes,
     read_robothor_episodes,
     sample_thor_episodes,
     thor_category,
@@ -850,6 +852,19 @@ def test_sample_thor_episodes_errors():
     with pytest.raises(ConfigError):
         sample_thor_episodes(fk.FakeController(), SCENES, -1, seed=0)
     assert sample_thor_episodes(fk.FakeController(), SCENES, 0, seed=0) == []
+
+
+def test_generate_thor_episodes_samples_the_splits_robothor_scenes():
+    """What `embodied nav --sim thor` runs without an episode file: RoboTHOR's split scenes (CoW's
+    constants: 60 train, 15 val, 10 test-challenge), sampled from the reachable positions."""
+    assert [len(ROBOTHOR_SCENES[s]) for s in ("train", "val", "test")] == [60, 15, 10]
+    eps = generate_thor_episodes("val", 3, seed=1, sim_config=small_config(), controller=fk.FakeController())
+    again = generate_thor_episodes("val", 3, seed=1, sim_config=small_config(), controller=fk.FakeController())
+    assert [e.to_dict() for e in eps] == [e.to_dict() for e in again]
+    assert [e.scene_id for e in eps] == ["FloorPlan_Val1_1", "FloorPlan_Val1_2", "FloorPlan_Val1_3"]
+    assert {e.split for e in eps} == {"val"}
+    with pytest.raises(ConfigError, match="unknown RoboTHOR split"):
+        generate_thor_episodes("dev", 1, controller=fk.FakeController())
 
 
 # --- missing build, missing package -------------------------------------------------------------------
