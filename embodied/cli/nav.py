@@ -347,9 +347,11 @@ def _weights_label(run: NavRun) -> str:
 @click.command("report")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Replace the table between '<!-- nav-results:start -->' and '<!-- nav-results:end -->' "
+              help="Replace the table between '<!-- <section>:start -->' and '<!-- <section>:end -->' "
                    "in this file.")
-def report(runs, readme) -> None:
+@click.option("--section", default="nav-results", show_default=True,
+              help="Which marked table of --readme to replace (e.g. cow-results).")
+def report(runs, readme, section) -> None:
     """Compare finished `embodied nav` runs: one Markdown table (Success, SPL, SoftSPL, DTG,
     steps) with the CLIP weights and the command of each run.
 
@@ -369,7 +371,7 @@ def report(runs, readme) -> None:
     table = comparison_markdown(summaries)
     click.echo(table)
     if readme is not None:
-        start, end = "<!-- nav-results:start -->", "<!-- nav-results:end -->"
+        start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
         text = readme.read_text()
         if start not in text or end not in text:
             raise ConfigError(f"{readme} has no '{start}' ... '{end}' markers to put the table between")
