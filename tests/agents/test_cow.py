@@ -268,6 +268,11 @@ def test_nav_report_table_and_readme(tmp_path):
     assert "1. `embodied nav" in text and "2. `embodied nav" in text and "--agent random" in text
     res = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "no summary.json" in res.output
+    # a second marked table in the same file
+    readme.write_text(text + "<!-- cow-results:start -->\n<!-- cow-results:end -->\n")
+    res = CliRunner().invoke(cli, ["report", str(tmp_path / "rnd"), "--readme", str(readme), "--section", "cow-results"])
+    assert res.exit_code == 0, res.output
+    assert readme.read_text().startswith(text) and readme.read_text().count("| random |") == 2
 
 
 def test_nav_cow_overrides(tmp_path):
