@@ -116,8 +116,9 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
         agent.reset(episode.goal_category)
         start_d = float(sim.distance_to_goal(episode.goal_category))
         if not math.isfinite(start_d):
-            row.update(status="unreachable", error=f"no view point of a '{episode.goal_category}' is reachable "
-                                                   "from the start (geodesic distance inf)")
+            row.update(status="unreachable", final=True,  # the same on every rerun: not retried
+                       error=f"no view point of a '{episode.goal_category}' is reachable from the start "
+                             "(geodesic distance inf)")
             return row
         positions = [obs.agent_pose.position_m if obs.agent_pose else (math.nan,) * 3]
         collisions, action, steps = 0, None, 0
@@ -226,10 +227,10 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
 
 
 def _no_paths(text: str) -> str:
-    """``text`` with every absolute file path cut to its file name (tables must not name a machine)."""
+    """``text`` with every file path cut to its file name (tables must not name a machine's folders)."""
     import re
 
-    return re.sub(r"(?:[A-Za-z]:)?[/\\](?:[^\s/\\]+[/\\])+([^\s/\\]+)", r"\1", text)
+    return re.sub(r"(?:[A-Za-z]:)?[^\s/\\]*[/\\](?:[^\s/\\]+[/\\])*([^\s/\\]+)", r"\1", text)
 
 
 def comparison_markdown(summaries: Sequence[Mapping[str, Any]]) -> str:

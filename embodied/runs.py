@@ -3,7 +3,8 @@
 A run is many independent jobs, each with an id unique within the run, executed in parallel and
 recorded in ``<out>/results.jsonl`` as one fsynced JSON line per finished job. The rules:
 
-* **Resumable.** A rerun of the same command skips jobs whose latest row has ``status`` "ok"; jobs
+* **Resumable.** A rerun of the same command skips jobs whose latest row has ``status`` "ok" (or
+  ``"final": true``: a failure that a rerun would only repeat, e.g. an unreachable goal); jobs
   that errored or timed out run again unless ``retry_errors=False``. Nothing finished is repeated.
 * **Failures are rows.** A job that raises, returns ``{"status": "error", ...}``, outlives its
   timeout or kills its worker gets a row with ``status`` ("error" / "timeout") and the reason, so it
@@ -275,7 +276,7 @@ def run_jobs(jobs: Sequence[Job], work: Callable[[Any], Any], results: ResultsLo
         dup = sorted({i for i in ids if i in seen or seen.add(i)})
         raise ConfigError(f"job ids must be unique within a run; repeated: {', '.join(dup[:10])}")
     latest = results.latest()
-    done = {i for i, r in latest.items() if r.get("status") == OK or not retry_errors}
+    done = {i for i, r in latest.items() if r.get("status") == OK or r.get("final") or not retry_errors}
     todo = [j for j in jobs if j.id not in done]
     rows_by_id = {i: latest[i] for i in ids if i in latest}
 

@@ -18,7 +18,8 @@ def init(arg):
 
 
 def square(payload):
-    """payload: {"x": int, "sleep": s, "fail_unless": path, "exit": code, "pid_dir": dir, "error_row": bool}."""
+    """payload: {"x": int, "sleep": s, "fail_unless": path, "exit": code, "pid_dir": dir, "error_row": bool,
+    "final_row": bool}."""
     if payload.get("pid_dir"):
         Path(payload["pid_dir"], f"{os.getpid()}.pid").write_text(str(os.getpid()))
     time.sleep(payload.get("sleep", 0))
@@ -28,4 +29,6 @@ def square(payload):
         raise ValueError(f"bad input {payload['x']}")
     if payload.get("error_row"):
         return {"status": "error", "error": "unknown goal 'unicorn'"}
+    if payload.get("final_row"):  # a failure a rerun would only repeat (e.g. an unreachable goal)
+        return {"status": "unreachable", "final": True, "error": "no goal reachable"}
     return {"y": payload["x"] ** 2, "init": STATE.get("init"), "pid": os.getpid()}

@@ -83,9 +83,11 @@ def test_distance_rule_and_spl_from_the_distance_at_reset():
     # one step short: d_T = 1 m, no success; SoftSPL = (1 - 1/3) * 3 / max(3, 2) = 2/3
     row = run_episode(LineSim(goal_x=3.0), Script([F, F, S]), EP)
     assert row["success"] == 0.0 and row["spl"] == 0.0 and row["soft_spl"] == pytest.approx(2 / 3, abs=1e-9)
-    # habitat-lab's Success is strict: distance_to_target < success_distance
-    row = run_episode(LineSim(goal_x=2.1), Script([F, F, S]), EP, success_distance_m=0.1)
-    assert row["distance_to_goal_m"] == pytest.approx(0.1) and row["success"] == 0.0
+    # habitat-lab's Success is strict: distance_to_target < success_distance (exactly at it fails)
+    row = run_episode(LineSim(goal_x=0.5), Script([S]), EP, success_distance_m=0.5)
+    assert row["distance_to_goal_m"] == 0.5 and row["success"] == 0.0
+    row = run_episode(LineSim(goal_x=0.5), Script([S]), EP, success_distance_m=0.5 + 1e-9)
+    assert row["success"] == 1.0
     # walking past the goal: 2 m beyond it at STOP, no success
     row = run_episode(LineSim(goal_x=2.0), Script([F, F, F, F, S]), EP)
     assert row["success"] == 0.0 and row["path_length_m"] == 4.0

@@ -58,6 +58,15 @@ def test_errors_are_rows_and_a_rerun_retries_only_them(tmp_path):
     assert run_jobs(jobs[:2], runs_jobs.square, log, progress=None).ran == 0
 
 
+def test_final_failures_are_not_retried(tmp_path):
+    log = ResultsLog(tmp_path / "r.jsonl")
+    jobs = [Job("a", {"x": 1}), Job("u", {"x": 2, "final_row": True})]
+    rep = run_jobs(jobs, runs_jobs.square, log, progress=None)
+    assert {r["id"]: r["status"] for r in rep.rows} == {"a": "ok", "u": "unreachable"} and rep.failed
+    assert run_jobs(jobs, runs_jobs.square, log, progress=None).ran == 0  # retry_errors on: still not rerun
+    assert len(log.rows()) == 2
+
+
 def test_all_failed_raises_and_duplicate_ids_are_refused(tmp_path):
     log = ResultsLog(tmp_path / "r.jsonl")
     rep = run_jobs([Job("a", {"x": 1, "error_row": True})], runs_jobs.square, log, progress=None)

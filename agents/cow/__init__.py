@@ -2,6 +2,6 @@
 
 from agents.cow.agent import CowAgent
 from agents.cow.config import CowConfig
-from agents.cow.presets import COW_PRESETS, CowPreset, cow_preset
+from agents.cow.presets import COW_PRESETS, CowPreset, cow_preset, preset_threshold
 
-__all__ = ["CowAgent", "CowConfig", "CowPreset", "COW_PRESETS", "cow_preset"]
+__all__ = ["CowAgent", "CowConfig", "CowPreset", "COW_PRESETS", "cow_preset", "preset_threshold"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from embodied.errors import ConfigError
 
-__all__ = ["CowPreset", "COW_PRESETS", "cow_preset"]
+__all__ = ["CowPreset", "COW_PRESETS", "cow_preset", "preset_threshold"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,37 @@ def cow_preset(name: str) -> CowPreset:
     if name not in COW_PRESETS:
         raise ConfigError(f"unknown preset '{name}'; choose from {', '.join(COW_PRESETS)}")
     return COW_PRESETS[name]
+
+
+def preset_threshold(preset: CowPreset, config: Any, clip: Any = None) -> tuple[float | None, str]:
+    """CoW's threshold for ``config``'s localizer under ``preset``, or None where CoW's does not apply,
+    with a note for the summary saying which one it is and why.
+
+    CoW's hparams hold for CoW's rules and weights only: OpenAI's CLIP (``clip.pretrained ==
+    "openai"``, no checkpoint, not random), CLIP-Patch as CoW's softmax over the 3 x 3 cells (no
+    vocabulary), CLIP-Ref, CLIP-Grad, OWL-ViT by checkpoint. Anything else keeps the toolkit's.
+
+    Args:
+        config: a CowConfig; clip: its ClipConfig (None when no CLIP model runs).
+    """
+    from embodied.localization import cow_threshold
+
+    kind = config.localizer
+    if kind == "oracle":
+        return None, "none (oracle localizer)"
+    if kind == "dense" or (kind == "patch" and config.vocabulary):
+        what = "a dense localizer" if kind == "dense" else "CLIP-Patch over a vocabulary (P(goal | patch))"
+        return None, f"the toolkit's: CoW has no threshold for {what}"
+    if kind == "owl":
+        model = config.owl_checkpoint
+    elif clip is None or clip.checkpoint or clip.random_init or clip.pretrained != "openai":
+        weights = "no CLIP" if clip is None else clip.checkpoint or ("random weights" if clip.random_init else
+                                                                      f"{clip.model} {clip.pretrained or 'default tag'}")
+        return None, f"the toolkit's for {weights}: CoW's are for OpenAI's weights (--clip-pretrained openai)"
+    else:
+        model = clip.model
+    try:
+        t = cow_threshold(preset.thresholds, model, kind)
+    except ConfigError as exc:
+        return None, f"the toolkit's (CoW publishes none: {exc})"
+    return t, f"{t} (CoW's hparams, {preset.thresholds})"

@@ -235,6 +235,9 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
         episodes = episodes[:n]
         if "scene" in fields and "scene" not in overrides and episodes:  # habitat/THOR start in the first scene
             overrides["scene"] = episodes[0].scene_id
+            dataset = episodes[0].extras.get("scene_dataset_config")
+            if dataset and "scene_dataset_config" in fields and "scene_dataset_config" not in overrides:
+                overrides["scene_dataset_config"] = dataset  # with its semantics (HM3D), as every later scene
         sim_config = sims.simulator_config(simulator, overrides)
     else:
         sim_config = sims.simulator_config(simulator, overrides)
@@ -258,9 +261,12 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
     clip_given = any(clip_kw[k] for k in ("clip_model", "clip_pretrained", "clip_checkpoint", "clip_random_init"))
     clip_cfg = clip_config_from_options(clip_kw, "clip-") if uses_clip or clip_given else None
     threshold_note = None
-    if setup is not None and agent_cfg is not None and agent_cfg.localizer != "oracle" \
-            and agent_cfg.localizer_threshold is None:
-        agent_cfg, threshold_note = _cow_threshold(agent_cfg, setup, clip_cfg)
+    if setup is not None and agent_cfg is not None and agent_cfg.localizer_threshold is None:
+        from agents.cow.presets import preset_threshold
+
+        t, threshold_note = preset_threshold(setup, agent_cfg, clip_cfg)
+        if t is not None:
+            agent_cfg = dataclasses.replace(agent_cfg, localizer_threshold=t)
 
     run = NavRun(simulator=simulator, sim_config=sim_config, agent=agent, agent_config=agent_cfg, clip=clip_cfg,
                  episodes=str(episode_file) if episode_file else split, episode_seed=episode_seed, run_seed=run_seed,
@@ -319,19 +325,6 @@ def _proposals(cfg: Any) -> str:
     if not cfg.vocabulary:
         return "grid (softmax over cells)"
     return "segments" if cfg.proposals == "segments" else "grid+refine" if cfg.refine else "grid"
-
-
-def _cow_threshold(cfg: Any, setup: Any, clip_cfg: Any) -> tuple[Any, str]:
-    """``cfg`` with CoW's threshold for its localizer and backbone (hparams of ``setup.thresholds``),
-    and a note for the summary; where CoW published none (another backbone), the toolkit's stays."""
-    from embodied.localization import cow_threshold
-
-    model = cfg.owl_checkpoint if cfg.localizer == "owl" else (clip_cfg.model if clip_cfg is not None else "")
-    try:
-        t = cow_threshold(setup.thresholds, model, cfg.localizer)
-    except ConfigError as exc:
-        return cfg, f"the toolkit's for {model or cfg.localizer} (CoW publishes none: {exc})"
-    return dataclasses.replace(cfg, localizer_threshold=t), f"{t} (CoW's hparams, {setup.thresholds})"
 
 
 def _weights_label(run: NavRun) -> str:

@@ -101,8 +101,11 @@ def _convert_episode(ep: Mapping[str, Any], index: int, goals_by_category: Mappi
         "habitat_start_rotation_xyzw": rotation,
         "goal_view_points_m": view_point_cache[goals_key],
     }
-    if ep.get("scene_dataset_config"):
-        extras["scene_dataset_config"] = ep["scene_dataset_config"]
+    if ep.get("scene_dataset_config"):  # "./data/scene_datasets/..." like scene ids: rebased on scenes_dir too
+        config_path = str(ep["scene_dataset_config"])
+        config_path = config_path[2:] if config_path.startswith("./") else config_path
+        extras["scene_dataset_config"] = _scene_path(config_path, scenes_dir) if \
+            config_path.startswith(DEFAULT_SCENE_PATH_PREFIX) else ep["scene_dataset_config"]
     return ObjectNavEpisode(
         episode_id=f"{habitat_scene_name(scene_id)}:{habitat_id}",
         scene_id=_scene_path(scene_id, scenes_dir),

@@ -324,10 +324,14 @@ class HabitatSimulator:
             raise RuntimeError("HabitatSimulator is closed")
 
     def _ensure_scene(self, episode: ObjectNavEpisode) -> None:
-        """Reconfigure habitat when the episode's scene differs from the loaded one."""
-        if _same_scene(episode.scene_id, self._scene):
+        """Reconfigure habitat when the episode's scene, or the scene dataset config it names (HM3D's
+        semantics live there), differs from the loaded one."""
+        wanted = (episode.extras or {}).get("scene_dataset_config")
+        same_dataset = wanted is None or (self._dataset_config is not None
+                                          and _same_scene(wanted, self._dataset_config))
+        if _same_scene(episode.scene_id, self._scene) and same_dataset:
             return
-        dataset = (episode.extras or {}).get("scene_dataset_config") or self._dataset_config
+        dataset = wanted or self._dataset_config
         try:
             new = replace(self.config, scene=episode.scene_id, scene_dataset_config=dataset)
         except ConfigError as exc:

@@ -378,19 +378,31 @@ def test_cow_spin_turns():
         assert phases[expected][1] != "spin"  # the spin ended after exactly `expected` turns
 
 
-def test_preset_takes_cows_threshold_for_its_backbone(tmp_path):
-    """CoW's hparams/habitat.json: CLIP-Patch on ViT-B/32 0.91 (hparams/robo.json: 0.875); for a
-    backbone CoW never ran the toolkit's threshold stays, and the summary says so."""
-    res = _nav(tmp_path / "b32", "--preset", "cow-habitat", "--clip-model", "ViT-B-32", "--clip-random-init",
-               "-n", "1", "--max-steps", "2")
-    assert res.exit_code == 0, res.output
-    cfg = json.loads((tmp_path / "b32" / "config.json").read_text())["config"]["agent_config"]
-    assert cfg["localizer"] == "patch" and cfg["vocabulary"] == [] and cfg["localizer_threshold"] == 0.91
-    header = json.loads((tmp_path / "b32" / "summary.json").read_text())["header"]
-    assert header["threshold"].startswith("0.91 (CoW's hparams, habitat)") and header["proposals"].startswith("grid")
+def test_preset_takes_cows_threshold_only_for_cows_rules_and_weights(tmp_path):
+    """CoW's hparams/habitat.json: CLIP-Patch on OpenAI's ViT-B/32 0.91 (hparams/robo.json: 0.875, Ref
+    0.25); other weights, a vocabulary or a backbone CoW never ran keep the toolkit's, and say so."""
+    from agents.cow import CowConfig, cow_preset, preset_threshold
+    from embodied.clip import ClipConfig
+
+    habitat, robothor = cow_preset("cow-habitat"), cow_preset("cow-robothor")
+    openai = ClipConfig(model="ViT-B-32", pretrained="openai")
+    grid = CowConfig(localizer="patch", vocabulary=())
+    assert preset_threshold(habitat, grid, openai)[0] == 0.91 and preset_threshold(robothor, grid, openai)[0] == 0.875
+    assert preset_threshold(robothor, CowConfig(localizer="ref"), openai)[0] == 0.25
+    assert preset_threshold(habitat, CowConfig(localizer="grad"), openai)[0] == 0.375
+    assert preset_threshold(robothor, CowConfig(localizer="owl"), None)[0] == 0.125  # google/owlvit-base-patch32
+    laion = ClipConfig(model="ViT-B-32")  # the default tag is LAION's
+    t, note = preset_threshold(habitat, grid, laion)
+    assert t is None and "OpenAI's weights" in note
+    t, note = preset_threshold(habitat, CowConfig(localizer="patch", vocabulary=("chair",)), openai)
+    assert t is None and "vocabulary" in note
+    t, note = preset_threshold(habitat, CowConfig(localizer="ref"), openai)  # habitat.json has no "lang" entry
+    assert t is None and "CoW publishes none" in note
+    # through the command line: the note lands in the summary, the threshold in the run's config
     res = _nav(tmp_path / "tiny", "--preset", "cow-robothor", "--clip-model", "embodied-tiny", "--clip-random-init",
                "-n", "1", "--max-steps", "2")
     assert res.exit_code == 0, res.output
     cfg = json.loads((tmp_path / "tiny" / "config.json").read_text())["config"]["agent_config"]
-    assert cfg["localizer_threshold"] is None
-    assert "CoW publishes none" in json.loads((tmp_path / "tiny" / "summary.json").read_text())["header"]["threshold"]
+    assert cfg["localizer"] == "patch" and cfg["vocabulary"] == [] and cfg["localizer_threshold"] is None
+    header = json.loads((tmp_path / "tiny" / "summary.json").read_text())["header"]
+    assert "OpenAI's weights" in header["threshold"] and header["proposals"].startswith("grid")

@@ -863,6 +863,31 @@ def test_embodied_nav_runs_a_habitat_split_file_end_to_end(split_with_content, h
         assert row["shortest_path_m"] == pytest.approx(plan[seed][1], rel=1e-9) and row["file_geodesic_m"] == 1.0
 
 
+def test_the_first_scene_gets_the_episodes_scene_dataset_config(hs, scene_dir, tmp_path):
+    """HM3D episodes name a scene dataset config (their semantics): the scene the simulator started in is
+    reconfigured with it too, and "./data/scene_datasets/..." is rebased on scenes_dir like the scenes."""
+    dataset = tmp_path / "hm3d" / "hm3d_annotated_basis.scene_dataset_config.json"
+    dataset.parent.mkdir()
+    dataset.write_text("{}")
+    data = {"episodes": [{"episode_id": "0", "scene_id": "data/scene_datasets/house-000011.glb",
+                          "scene_dataset_config": "./data/scene_datasets/hm3d/hm3d_annotated_basis.scene_dataset_config.json",
+                          "start_position": [0.0, 0.0, 0.0], "start_rotation": [0, 0, 0, 1],
+                          "object_category": "chair"}]}
+    (ep,) = read_habitat_objectnav_episodes(_write_gz(tmp_path / "val.json.gz", data), scenes_dir=tmp_path)
+    assert ep.extras["scene_dataset_config"] == str(dataset)
+    ep = replace(ep, scene_id=str(scene_dir / "house-000011.glb"))
+    cfg = small_config(scene_dir)  # started in the same scene, without the dataset config
+    fake = hs.Simulator(make_configuration(hs, cfg))
+    s = HabitatSimulator(cfg, sim=fake)
+    fake.calls.clear()
+    s.reset(replace(ep, start_position_m=tuple(open_cell(navgrid(hs, 11)).tolist()) + (0.0,)))
+    assert ("reconfigure", ep.scene_id) in fake.calls
+    assert fake.config.sim_cfg.scene_dataset_config_file == str(dataset)
+    fake.calls.clear()
+    s.reset(replace(ep, start_position_m=tuple(open_cell(navgrid(hs, 11)).tolist()) + (0.0,)))
+    assert not [c for c in fake.calls if c[0] == "reconfigure"]  # now loaded: no second reconfigure
+
+
 def test_split_file_errors(tmp_path):
     root = tmp_path / "val"
     root.mkdir()
