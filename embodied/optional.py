@@ -41,7 +41,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("viz", ("rerun",), f"pip install '{DIST_NAME}[viz]'", "rerun.io visualisation"),
     Feature("blender", ("bpy",), f"pip install '{DIST_NAME}[blender]'", "Blender Cycles rendering"),
     Feature("objaverse", ("objaverse",), f"pip install '{DIST_NAME}[objaverse]'", "Objaverse(-XL) ingestion"),
-    Feature("hf", ("transformers",), f"pip install '{DIST_NAME}[hf]'", "CLIP models with Hugging Face text towers"),
+    Feature("hf", ("transformers",), f"pip install '{DIST_NAME}[hf]'", "HF text-tower CLIPs; OWL-ViT localizer"),
 )
 _INSTALL = {m: f.install for f in FEATURES for m in f.modules}
 
