@@ -302,7 +302,7 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
         summary = summarize_results(report.rows + bad_rows)
         header = {"weights": weights, "agent": agent, "localizer": loc, "frontier": front,
                   "setup": f"preset {preset} (CoW's own setup)" if preset else "toolkit defaults (stronger than CoW's)",
-                  "proposals": _proposals(agent_cfg), "success_rule": summary.get("success_rule", "-"),
+                  "proposals": _proposals(agent_cfg), "success_rule": _rule_label(summary, sim_config),
                   "simulator": simulator, "split": run.episodes, "episode_seed": episode_seed, "run_seed": run_seed,
                   "max_steps": max_steps, "embodied": __version__, "command": command_line(ctx)}
         if threshold_note:
@@ -315,6 +315,14 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
     click.echo(md)
     report.rows += bad_rows
     finish_run(report, "episodes", out / "results.jsonl")
+
+
+def _rule_label(summary: dict[str, Any], sim_config: Any) -> str:
+    """How the run's episodes succeeded: "distance" / "visible" (the simulator's own rule), with the
+    built-in simulator's view-point rule, e.g. "distance (visible view points)"."""
+    rule = summary.get("success_rule", "-")
+    view = getattr(sim_config, "goal_view_rule", None)
+    return f"{rule} ({view} view points)" if view and rule == "distance" else rule
 
 
 def _proposals(cfg: Any) -> str:

@@ -264,7 +264,7 @@ def test_nav_report_table_and_readme(tmp_path):
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert float(cells[8]) == pytest.approx(overall["success"], abs=5e-4)
         assert float(cells[9]) == pytest.approx(overall["spl"], abs=5e-4)
-        assert cells[4] == "distance" and cells[5] == "toolkit defaults", cells
+        assert cells[4] == "distance (visible view points)" and cells[5] == "toolkit defaults", cells
     assert "1. `embodied nav" in text and "2. `embodied nav" in text and "--agent random" in text
     res = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "no summary.json" in res.output
