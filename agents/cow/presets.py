@@ -86,8 +86,10 @@ def preset_threshold(preset: CowPreset, config: Any, clip: Any = None) -> tuple[
     if kind == "owl":
         model = config.owl_checkpoint
     elif clip is None or clip.checkpoint or clip.random_init or clip.pretrained != "openai":
-        weights = "no CLIP" if clip is None else clip.checkpoint or ("random weights" if clip.random_init else
-                                                                      f"{clip.model} {clip.pretrained or 'default tag'}")
+        import os
+
+        weights = "no CLIP" if clip is None else os.path.basename(str(clip.checkpoint)) if clip.checkpoint else \
+            "random weights" if clip.random_init else f"{clip.model} {clip.pretrained or 'default tag'}"
         return None, f"the toolkit's for {weights}: CoW's are for OpenAI's weights (--clip-pretrained openai)"
     else:
         model = clip.model
