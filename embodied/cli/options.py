@@ -201,12 +201,14 @@ def run_record(run: Any) -> dict[str, Any]:
 
 
 def command_line(ctx: click.Context) -> str:
-    """``embodied <command> ...`` with every option that differs from its default (reproduces the run)."""
+    """``embodied <command> ...`` with every option that differs from its default, or was typed even
+    though it equals it (a preset may change what the default means), so that it reproduces the run."""
     parts = ["embodied", ctx.info_name]
     for p in ctx.command.params:
         value = ctx.params.get(p.name)
-        if value == p.default or value in (None, ()) or p.name in ("workers", "use_ray", "video", "out",
-                                                                   "retry_errors"):
+        typed = ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE
+        if (value == p.default and not typed) or value in (None, ()) or p.name in ("workers", "use_ray", "video",
+                                                                                  "out", "retry_errors"):
             continue
         if value is False and not getattr(p, "secondary_opts", None):
             continue

@@ -351,6 +351,7 @@ def test_nav_preset_runs_cows_own_setup_and_says_so(tmp_path):
     assert record["max_steps"] == 40  # --max-steps given; the preset's is 250
     header = json.loads((tmp_path / "p" / "summary.json").read_text())["header"]
     assert header["setup"].startswith("preset cow-habitat") and "preset cow-habitat" in (tmp_path / "p" / "summary.md").read_text()
+    assert "--localizer oracle" in header["command"]  # typed, though the default: the preset's would differ
     assert cow_preset("cow-robothor").simulator["thor"] == {"agent_mode": "locobot", "visibility_distance_m": 1.0}
     assert set(COW_PRESETS) == {"cow-habitat", "cow-robothor"} and COW_PRESETS["cow-habitat"].max_steps == 250
     plain = _nav(tmp_path / "d", "-n", "1")
