@@ -45,7 +45,7 @@ class CowConfig:
         stop_localizing_when_sure: once a goal cell is sure enough to STOP at, stop localizing (and
             scoring frames for the value map) until the goal is reached or forgotten: no CLIP forward
             on the approach, but no miss votes either, so a sure false detection is never refuted.
-            Off by default: on 100 val episodes it cost Success (README, "CLIP path speed").
+            Off by default: on 100 val episodes it cost Success (README, "The CLIP path").
     """
 
     localizer: str = "oracle"
