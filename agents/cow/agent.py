@@ -55,7 +55,6 @@ class CowAgent:
     # ------------------------------------------------------------------ episode
     def reset(self, goal: str) -> None:
         self.goal = goal
-        self.skipped = 0  # steps that did not localize because a goal was already sure
         self.map: OccupancyMap | None = None
         self.values: ValueMap | None = None
         self._t = 0
@@ -139,7 +138,6 @@ class CowAgent:
         self.map.update(obs.depth, obs.intrinsics, T, floor_z)
         sure = c.stop_localizing_when_sure and self._sure_of_goal()
         if sure:  # a goal is confirmed: no more looking for it (nor ranking frontiers) until it is reached
-            self.skipped += 1
             loc = self.last_localization = Localization(np.zeros(obs.depth.shape, np.float32), False)
         else:
             loc = self.last_localization = self.localizer(obs, self.goal)
