@@ -43,12 +43,37 @@ void* fc_build(const float* tri, long nfaces, int quality) {
   return s;
 }
 
+static inline uint8_t to_u8(float x) { x = x + 0.5f; return (uint8_t)(x < 0.f ? 0.f : (x > 255.f ? 255.f : x)); }
+static inline int wrap_index(float x, int n) { int i = (int)fmodf(x, (float)n); return i < 0 ? i + n : i; }
+
+/* Bilinear, REPEAT-wrapped lookup of an (h, w, 3) uint8 image at the face's interpolated UV (origin at the
+   image's bottom-left, v up); texel centres at (i + 0.5) / w. Mirrors render.py sample_texture exactly. */
+static void sample_texture(const float* uv, float bw, float bu, float bv, const uint8_t* img, int w, int h,
+                           float* out) {
+  float s = bw * uv[0] + bu * uv[2] + bv * uv[4], t = bw * uv[1] + bu * uv[3] + bv * uv[5];
+  if (!isfinite(s) || !isfinite(t)) { s = 0.f; t = 0.f; }
+  float x = s * (float)w - 0.5f, y = (1.f - t) * (float)h - 0.5f;
+  float xf = floorf(x), yf = floorf(y), ax = x - xf, ay = y - yf;
+  int x0 = wrap_index(xf, w), y0 = wrap_index(yf, h);
+  int x1 = x0 + 1 == w ? 0 : x0 + 1, y1 = y0 + 1 == h ? 0 : y0 + 1;
+  const uint8_t *p00 = img + 3 * ((long)y0 * w + x0), *p01 = img + 3 * ((long)y0 * w + x1);
+  const uint8_t *p10 = img + 3 * ((long)y1 * w + x0), *p11 = img + 3 * ((long)y1 * w + x1);
+  for (int ch = 0; ch < 3; ch++) {
+    float top = p00[ch] + ax * (float)(p01[ch] - p00[ch]), bot = p10[ch] + ax * (float)(p11[ch] - p10[ch]);
+    out[ch] = top + ay * (bot - top);
+  }
+}
+
 /* Render rows [row0, row1) of a W x H frame. o: camera origin (3,), R: world_from_cam rotation, row-major
-   (3, 3). Outputs are full-frame arrays: rgb (H, W, 3) uint8, depth (H, W) float32, instance (H, W) int32. */
+   (3, 3). face_mode (F + 1,) uint8 or NULL: 0 = per-face colour (+ procedural pattern), 1 = texture (face_uv
+   (F, 3, 2) float32, face_tex (F,) int32 into tex_ptr / tex_wh (T, 2) = (w, h)), 2 = corner colours
+   (corner_rgb (F, 3, 3) uint8). Outputs are full-frame arrays: rgb (H, W, 3) uint8, depth (H, W) float32, instance (H, W) int32. */
 void fc_render(void* scene, const double* o, const double* R, double fx, double fy, double cx, double cy,
                int W, int H, int row0, int row1, float tmax,
                const uint32_t* rgb_u32, const uint8_t* pattern, const int32_t* instance, const uint8_t* horizontal,
                int miss_row, const float* tiles, const float* tile_scale, int tile_res,
+               const uint8_t* face_mode, const float* face_uv, const int32_t* face_tex,
+               const uint8_t* const* tex_ptr, const int32_t* tex_wh, const uint8_t* corner_rgb,
                uint8_t* out_rgb, float* out_depth, int32_t* out_inst) {
   Args args; memset(&args, 0, sizeof(args)); args.feature_mask = 0xffffffffu; args.minw = 1.0f; args.flags = 1;
   float ox = o[0], oy = o[1], oz = o[2];
@@ -86,6 +111,16 @@ void fc_render(void* scene, const double* o, const double* R, double fx, double 
           float tex = tiles[((long)p * tile_res + ib) * tile_res + ia];
           c0 = (uint8_t)fminf(c0 * tex + 0.5f, 255.f); c1 = (uint8_t)fminf(c1 * tex + 0.5f, 255.f);
           c2 = (uint8_t)fminf(c2 * tex + 0.5f, 255.f);
+        }
+        int m = (hit && face_mode) ? face_mode[f] : 0;
+        if (m) {  /* scanned scenes: baked appearance at the hit's barycentric coordinates (u, v) */
+          float bu = q->u[j], bv = q->v[j], bw = 1.f - bu - bv;
+          float rgbf[3];
+          if (m == 1) sample_texture(face_uv + 6 * (long)f, bw, bu, bv, tex_ptr[face_tex[f]],
+                                     tex_wh[2 * face_tex[f]], tex_wh[2 * face_tex[f] + 1], rgbf);
+          else { const uint8_t* cc = corner_rgb + 9 * (long)f;
+                 for (int ch = 0; ch < 3; ch++) rgbf[ch] = bw * cc[ch] + bu * cc[3 + ch] + bv * cc[6 + ch]; }
+          c0 = to_u8(rgbf[0]); c1 = to_u8(rgbf[1]); c2 = to_u8(rgbf[2]);
         }
         out_rgb[3 * k] = c0; out_rgb[3 * k + 1] = c1; out_rgb[3 * k + 2] = c2;
       }

@@ -7,6 +7,11 @@ hit distance *is* the z-depth). Backends: Embree through ``embreex`` (default) a
 Shading is computed once per face, since lights do not move: ambient + Lambert from the room's
 ceiling light (with distance fall-off and the room's colour) + a sky term, times the face albedo.
 Per pixel only a gather and the procedural texture of floors and walls remain.
+
+Scanned scenes (:mod:`sims.raycast.scan`) show their baked appearance: per pixel, the hit's
+barycentric coordinates interpolate the face's UVs for a bilinear, REPEAT-wrapped lookup in its
+texture image (:func:`sample_texture`), or its corner (vertex) colours; faces with neither get their
+flat colour under a fixed sky light. Nothing of a scan is relit.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from embodied.errors import ConfigError
 from embodied.types import CameraIntrinsics
 from sims.raycast.scene import PATTERNS, Scene
 
-__all__ = ["BACKENDS", "Frame", "Renderer", "face_normals", "shade_faces", "ray_caster"]
+__all__ = ["BACKENDS", "Frame", "Renderer", "face_normals", "shade_faces", "ray_caster", "sample_texture",
+           "interpolate_corners"]
 
 BACKENDS = ("embree", "open3d")
 
@@ -42,8 +48,14 @@ def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def shade_faces(scene: Scene) -> np.ndarray:
-    """(F, 3) float32 linear colour in [0, 1] of each face under its room's light."""
+    """(F, 3) float32 linear colour in [0, 1] of each face under its room's light (scanned scenes,
+    which have no rooms: the flat colour under a fixed sky light, so untextured walls and floors
+    differ; their textured and vertex-coloured faces are drawn unlit, see :class:`Renderer`)."""
     normals = face_normals(scene.vertices, scene.faces)
+    if not scene.rooms:
+        shade = 0.62 + 0.23 * np.abs(normals[:, 2]) + 0.15 * np.abs(normals @ np.array([0.6, 0.8, 0.0], np.float32))
+        rgb = scene.face_albedo.astype(np.float32) / 255.0 * shade[:, None]
+        return np.clip(rgb, 0.0, 1.0).astype(np.float32)
     centroids = scene.vertices[scene.faces].mean(axis=1).astype(np.float64)
     light_pos = np.zeros_like(centroids)
     light_rgb = np.ones_like(centroids)
@@ -119,6 +131,46 @@ def _texture(pattern: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _TILES_FLAT[(pattern.astype(np.int32) * _TILE_RES + ib) * _TILE_RES + ia]
 
 
+def sample_texture(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of ``image`` (h, w, 3) uint8 at texture coordinates ``uv`` (N, 2) float32
+    (origin at the image's bottom-left, v up, as trimesh keeps glTF/OBJ UVs; texel centres at
+    ((i + 0.5) / w, 1 - (j + 0.5) / h); REPEAT wrapping, glTF's default sampler).
+
+    Returns:
+        (N, 3) float32 colour in [0, 255]. The native renderer does the same float32 arithmetic.
+    """
+    h, w = image.shape[:2]
+    s, t = uv[:, 0].astype(np.float32), uv[:, 1].astype(np.float32)
+    bad = ~(np.isfinite(s) & np.isfinite(t))
+    if bad.any():
+        s, t = np.where(bad, np.float32(0), s), np.where(bad, np.float32(0), t)
+    x = s * np.float32(w) - np.float32(0.5)
+    y = (np.float32(1) - t) * np.float32(h) - np.float32(0.5)
+    xf, yf = np.floor(x), np.floor(y)
+    ax, ay = (x - xf)[:, None], (y - yf)[:, None]
+    x0, y0 = np.fmod(xf, w).astype(np.int64), np.fmod(yf, h).astype(np.int64)
+    x0, y0 = np.where(x0 < 0, x0 + w, x0), np.where(y0 < 0, y0 + h, y0)
+    x1, y1 = np.where(x0 + 1 == w, 0, x0 + 1), np.where(y0 + 1 == h, 0, y0 + 1)
+    p00, p01 = image[y0, x0].astype(np.float32), image[y0, x1].astype(np.float32)
+    p10, p11 = image[y1, x0].astype(np.float32), image[y1, x1].astype(np.float32)
+    top = p00 + ax * (p01 - p00)
+    bot = p10 + ax * (p11 - p10)
+    return top + ay * (bot - top)
+
+
+def interpolate_corners(corners: np.ndarray, bary: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 per-pixel values from per-corner ones ``corners`` (N, 3, C) and Embree's
+    barycentric ``bary`` (N, 2) = (u, v): ``(1 - u - v) * c0 + u * c1 + v * c2``. Returns (N, C)."""
+    u, v = bary[:, 0:1].astype(np.float32), bary[:, 1:2].astype(np.float32)
+    w = np.float32(1) - u - v
+    c = corners.astype(np.float32)
+    return w * c[:, 0] + u * c[:, 1] + v * c[:, 2]
+
+
+def _to_u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(x + np.float32(0.5), 0.0, 255.0).astype(np.uint8)
+
+
 class _EmbreeBackend:
     """Embree via embreex; its ``run`` releases the GIL, so row chunks cast in parallel threads."""
 
@@ -131,11 +183,11 @@ class _EmbreeBackend:
         self._scene = rtcs.EmbreeScene()
         self._mesh = TriangleMesh(self._scene, triangles)
 
-    def cast(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(t (N,) float32, inf on a miss; prim (N,) int64, -1 on a miss)."""
+    def cast(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(t (N,) float32, inf on a miss; prim (N,) int64, -1 on a miss; barycentric (u, v) (N, 2))."""
         out = self._scene.run(origins, dirs, output=1)
         prim = out["primID"].astype(np.int64)
-        return out["tfar"], prim
+        return out["tfar"], prim, np.stack([out["u"], out["v"]], 1)
 
 
 class _Open3DBackend:
@@ -150,13 +202,13 @@ class _Open3DBackend:
         self._scene = o3d.t.geometry.RaycastingScene()
         self._scene.add_triangles(o3d.core.Tensor(vertices.astype(np.float32)), o3d.core.Tensor(faces.astype(np.uint32)))
 
-    def cast(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def cast(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rays = self._o3d.core.Tensor(np.concatenate([origins, dirs], axis=1))
         r = self._scene.cast_rays(rays)
         t = r["t_hit"].numpy()
         prim = r["primitive_ids"].numpy().astype(np.int64)
         prim[~np.isfinite(t)] = -1
-        return t, prim
+        return t, prim, r["primitive_uvs"].numpy()
 
 
 def ray_caster(scene: Scene):
@@ -169,7 +221,7 @@ def ray_caster(scene: Scene):
         backend = _Open3DBackend(scene.vertices, scene.faces)
 
     def cast(origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        t, prim = backend.cast(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(dirs, np.float32))
+        t, prim, _ = backend.cast(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(dirs, np.float32))
         prim = prim.copy()
         prim[~np.isfinite(t)] = -1
         return t, prim
@@ -224,8 +276,55 @@ class Renderer:
         self._horizontal = np.concatenate([np.abs(face_normals(scene.vertices, scene.faces)[:, 2]) > 0.5, [True]])
         self._miss = len(scene.faces)
         self._horizontal_u8 = self._horizontal.astype(np.uint8)
+        self._set_appearance(scene)
         self._ray_cache: dict[CameraIntrinsics, np.ndarray] = {}
         self._origin_bufs: dict[int, np.ndarray] = {}
+
+    def _set_appearance(self, scene: Scene) -> None:
+        """Per-face appearance of scanned scenes (all None for procedural houses): ``_mode`` (F + 1,)
+        uint8 (0 = flat colour + pattern, 1 = texture, 2 = corner colours), UVs, texture ids, image
+        pointers and sizes, corner colours."""
+        F = len(scene.faces)
+        self._mode = None
+        tex = scene.face_texture if scene.face_texture is not None and len(scene.textures) else None
+        if tex is None and scene.face_corner_rgb is None:
+            return
+        mode = np.zeros(F + 1, np.uint8)
+        if scene.face_corner_rgb is not None:
+            mode[:F] = 2
+            self._corner = np.ascontiguousarray(scene.face_corner_rgb, np.uint8).reshape(F, 9)
+        else:
+            self._corner = np.zeros((1, 9), np.uint8)
+        if tex is not None:
+            tex = np.asarray(tex, np.int32)
+            if tex.max(initial=-1) >= len(scene.textures):
+                raise ConfigError(f"scene {scene.scene_id}: face_texture points past its {len(scene.textures)} textures")
+            mode[:F][tex >= 0] = 1
+            self._uv = np.ascontiguousarray(scene.face_uv, np.float32).reshape(F, 6)
+            self._tex = np.ascontiguousarray(tex)
+            self._images = [np.ascontiguousarray(im[..., :3], np.uint8) for im in scene.textures]
+        else:
+            self._uv, self._tex = np.zeros((1, 6), np.float32), np.zeros(1, np.int32)
+            self._images = [np.zeros((1, 1, 3), np.uint8)]
+        self._tex_ptr = np.array([im.ctypes.data for im in self._images], np.uint64)
+        self._tex_wh = np.array([(im.shape[1], im.shape[0]) for im in self._images], np.int32).ravel()
+        self._mode = mode
+
+    def _shade_baked(self, prim: np.ndarray, bary: np.ndarray, px: np.ndarray) -> None:
+        """Overwrite ``px`` (N, 4) uint8 where the hit face has a texture or corner colours."""
+        mode = self._mode[prim]
+        idx = np.flatnonzero(mode == 2)
+        if len(idx):
+            f = prim[idx]
+            px[idx, :3] = _to_u8(interpolate_corners(self._corner[f].reshape(-1, 3, 3), bary[idx]))
+        idx = np.flatnonzero(mode == 1)
+        if len(idx):
+            f = prim[idx]
+            uv = interpolate_corners(self._uv[f].reshape(-1, 3, 2), bary[idx])
+            t_of = self._tex[f]
+            for t in np.unique(t_of):
+                sel = t_of == t
+                px[idx[sel], :3] = _to_u8(sample_texture(self._images[t], uv[sel]))
 
     def _camera_rays(self, K: CameraIntrinsics) -> np.ndarray:
         """(H*W, 3) float32 camera-frame directions with z = 1, row-major."""
@@ -244,7 +343,7 @@ class Renderer:
         if o is None:
             o = self._origin_bufs[len(d)] = np.empty((len(d), 3), np.float32)
         o[:] = origin
-        t, prim = self._caster.cast(o, d)
+        t, prim, bary = self._caster.cast(o, d)
         miss = (prim < 0) | (t > self.max_depth_m)
         prim[miss] = self._miss
         depth[sl] = t
@@ -260,6 +359,8 @@ class Renderer:
             b = np.where(horiz, pts[:, 1], pts[:, 2])
             tex = _texture(pat[idx], a, b)[:, None]
             px[idx, :3] = np.minimum(px[idx, :3] * tex + 0.5, 255.0).astype(np.uint8)
+        if self._mode is not None:
+            self._shade_baked(prim, bary, px)
         rgb[sl] = px[:, :3]
 
     @property
@@ -280,7 +381,11 @@ class Renderer:
                 self._cscene, o.ctypes.data, R.ctypes.data, K.fx, K.fy, K.cx, K.cy, W, H, r0, r1, self.max_depth_m,
                 self._rgb_u32.ctypes.data, self._pattern.ctypes.data, self._instance.ctypes.data,
                 self._horizontal_u8.ctypes.data, self._miss, _TILES_FLAT.ctypes.data, _TILE_SCALE.ctypes.data,
-                _TILE_RES, rgb.ctypes.data, depth.ctypes.data, inst.ctypes.data)
+                _TILE_RES, *baked, rgb.ctypes.data, depth.ctypes.data, inst.ctypes.data)
+
+        baked = (None,) * 6 if self._mode is None else (
+            self._mode.ctypes.data, self._uv.ctypes.data, self._tex.ctypes.data, self._tex_ptr.ctypes.data,
+            self._tex_wh.ctypes.data, self._corner.ctypes.data)
 
         # bands start on even rows (the C loop casts 2-row packets); the last band ends at H
         bounds = [min(2 * (H * i // (2 * self.threads)), H) for i in range(self.threads)] + [H]

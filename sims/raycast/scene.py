@@ -64,6 +64,17 @@ class Scene:
         face_albedo: (F, 3) uint8 base colour.
         face_pattern: (F,) uint8 index into PATTERNS.
         face_instance: (F,) int32 object instance id, -1 for structure (walls, floors, ceilings).
+        face_uv: (F, 3, 2) float32 texture coordinates of each face's corners (trimesh's convention:
+            origin at the image's bottom-left, v up; REPEAT wrapping), or None.
+        face_texture: (F,) int32 index into ``textures`` (-1 = not textured), or None.
+        textures: (h, w, 3) uint8 images that ``face_texture`` points into.
+        face_corner_rgb: (F, 3, 3) uint8 colour of each face's corners (vertex colours, interpolated
+            across the face), used on faces without a texture; or None.
+        source_path: the mesh file a scanned scene was read from (None for procedural houses).
+
+    A scanned scene (:mod:`sims.raycast.scan`) has no rooms, walls or doors: its appearance is baked
+    (textures and vertex colours are shown as they are, not relit) and its floors come from geometry
+    (:mod:`sims.raycast.floors`).
     """
 
     scene_id: str
@@ -79,6 +90,16 @@ class Scene:
     wall_height_m: float
     seed: int | None = None
     generator: dict[str, Any] = field(default_factory=dict)
+    face_uv: np.ndarray | None = None
+    face_texture: np.ndarray | None = None
+    textures: list[np.ndarray] = field(default_factory=list)
+    face_corner_rgb: np.ndarray | None = None
+    source_path: str | None = None
+
+    @property
+    def scanned(self) -> bool:
+        """True for a scene read from a mesh file (baked appearance, floors from geometry)."""
+        return self.source_path is not None
 
     @property
     def labels(self) -> dict[int, str]:
@@ -94,15 +115,20 @@ class Scene:
 
     @property
     def bounds_xy_m(self) -> tuple[float, float, float, float]:
-        """(x0, y0, x1, y1) of the rooms."""
+        """(x0, y0, x1, y1) of the rooms (of the vertices when there are none: scanned scenes)."""
+        if not self.rooms:
+            lo, hi = self.vertices[:, :2].min(0), self.vertices[:, :2].max(0)
+            return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
         b = np.array([r.bounds_m for r in self.rooms])
         return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
 
     def fingerprint(self) -> str:
         """sha256 of the geometry and annotations (for determinism checks and caches)."""
         h = hashlib.sha256()
-        for a in (self.vertices, self.faces, self.face_albedo, self.face_pattern, self.face_instance):
-            h.update(np.ascontiguousarray(a).tobytes())
+        for a in (self.vertices, self.faces, self.face_albedo, self.face_pattern, self.face_instance,
+                  self.face_uv, self.face_texture, self.face_corner_rgb, *self.textures):
+            if a is not None:
+                h.update(np.ascontiguousarray(a).tobytes())
         h.update(json.dumps(self._meta(), sort_keys=True).encode())
         return h.hexdigest()
 

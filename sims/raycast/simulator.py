@@ -1,5 +1,14 @@
-"""The built-in simulator: procedural houses, ray-cast RGB-D + instances, discrete actions with
-collisions against the navigable grid, and a geodesic oracle. CPU only, no display.
+"""The built-in simulator: procedural houses or scanned scene meshes, ray-cast RGB-D + instances,
+discrete actions with collisions against the navigable grid, and a geodesic oracle. CPU only, no display.
+
+A scene is picked by the episode's ``scene_id`` (or ``SimConfig.scene`` for random starts): "house-<seed>"
+(a procedural house), a saved scene ``.json``, or a mesh file (``.glb`` / ``.gltf`` / ``.ply`` / ``.obj``:
+a scan, read by :mod:`sims.raycast.scan`, its storeys and navigable grids found from its geometry by
+:mod:`sims.raycast.floors`; the agent is on the storey of its start position's height). Episodes read from
+habitat-lab files carry their goal's view points (``extras["goal_view_points_m"]``): those are then the
+success region (habitat's rule: STOP within ``success_distance_m``, geodesic, of one of them), snapped
+onto this simulator's grid within ``snap_m``; other episodes use the view points of the scene's own
+instances (``goal_view_rule``).
 
 >>> with RaycastSimulator(SimConfig()) as sim:
 ...     obs = sim.reset(episode)              # an ObjectNavEpisode, or None for a random start
@@ -17,6 +26,7 @@ from embodied import geometry
 from embodied.errors import ConfigError
 from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, AgentPose, CameraIntrinsics, Observation, StepResult, navigation_action
+from sims.raycast.floors import MAX_CLIMB_M, build_scan_navgrid, detect_floors, storey_of
 from sims.raycast.house import HouseConfig, generate_house, seed_from_scene_id
 from sims.raycast.navigation import NavGrid, build_navgrid, object_footprints, object_view_mask, visible_view_mask
 from sims.raycast.render import BACKENDS, Renderer
@@ -24,6 +34,9 @@ from sims.raycast.scene import Scene, load_scene
 
 __all__ = ["SimConfig", "RaycastSimulator", "GOAL_VIEW_RULES"]
 
+
+SCAN_SUFFIXES = (".glb", ".gltf", ".ply", ".obj")
+"""Scene ids ending like this are mesh files, read by :func:`sims.raycast.scan.load_scan`."""
 
 GOAL_VIEW_RULES = ("visible", "radius")
 """How ObjectNav view points (the success region) are chosen: "visible" (habitat's rule: navigable
@@ -35,7 +48,13 @@ height) or "radius" (every navigable cell within the radius, walls or not; the o
 class SimConfig:
     """Sensor, agent and oracle settings of the built-in simulator (degrees in configs, radians in code).
 
-    ``goal_view_rule`` picks the ObjectNav success region (:data:`GOAL_VIEW_RULES`).
+    ``goal_view_rule`` picks the ObjectNav success region (:data:`GOAL_VIEW_RULES`). ``scene`` is the
+    scene of random starts (``reset(None)``): "house-<seed>", a saved scene .json or a mesh file.
+    Scanned scenes: ``scan_up_axis`` ("auto": y for glTF, z for PLY/OBJ), ``category_map`` (a JSON/CSV
+    file of raw category -> ours), ``max_climb_m`` (steps walked over; habitat-sim's default 0.2 m).
+    ``episode_view_points``: use an episode's own view points (habitat-lab files) as its success region.
+    ``snap_m``: starts and view points off this simulator's grid move to the nearest navigable cell
+    within this distance (our navigability is not habitat's navmesh).
     """
 
     width: int = 224
@@ -57,6 +76,12 @@ class SimConfig:
     backend: str = "embree"
     threads: int | None = None
     native: bool | None = None  # embree only: None = the compiled renderer when it builds here, else numpy
+    scene: str | None = None
+    scan_up_axis: str = "auto"
+    category_map: str | None = None
+    max_climb_m: float = MAX_CLIMB_M
+    episode_view_points: bool = True
+    snap_m: float = 0.25
 
     def __post_init__(self) -> None:
         checks = [
@@ -71,6 +96,9 @@ class SimConfig:
             (self.goal_view_radius_m > 0 and self.max_depth_m > 0, "radii must be > 0"),
             (self.backend in BACKENDS, f"backend must be one of {BACKENDS}"),
             (self.goal_view_rule in GOAL_VIEW_RULES, f"goal_view_rule must be one of {GOAL_VIEW_RULES}"),
+            (self.scan_up_axis in ("auto", "y", "z"), "scan_up_axis must be auto, y or z"),
+            (0 <= self.max_climb_m < self.agent_height_m, "max_climb_m must be in [0, agent_height_m)"),
+            (self.snap_m >= 0, "snap_m must be >= 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -86,8 +114,8 @@ class RaycastSimulator:
 
     Args:
         config: sensor/agent settings.
-        scene: a Scene to use; otherwise each episode's ``scene_id`` ("house-<seed>", or the path of
-            a saved scene .json) picks the house.
+        scene: a Scene to use; otherwise each episode's ``scene_id`` ("house-<seed>", the path of a
+            saved scene .json, or a scan mesh file) picks the scene.
         house_config: generator settings for "house-<seed>" scenes.
     """
 
@@ -97,7 +125,12 @@ class RaycastSimulator:
         self.house_config = house_config
         self.intrinsics = config.intrinsics
         self._scene: Scene | None = None
+        self._scene_key: str | None = None
         self._nav: NavGrid | None = None
+        self._navs: dict[int, NavGrid] = {}
+        self._floors: list[float] = [0.0]
+        self._storey = 0
+        self._episode_goal: tuple[str, np.ndarray] | None = None
         self._renderer: Renderer | None = None
         self._goal_masks: dict[str, np.ndarray] = {}
         self._footprints: dict[int, np.ndarray] | None = None
@@ -120,40 +153,109 @@ class RaycastSimulator:
 
     @property
     def nav(self) -> NavGrid:
+        """The navigable grid of the agent's storey."""
         self.scene  # noqa: B018 - raises when nothing is loaded
         return self._nav
 
+    @property
+    def floors_m(self) -> list[float]:
+        """Floor heights (m) of the scene's storeys ([0.0] for procedural houses)."""
+        return list(self._floors)
+
+    @property
+    def floor_z_m(self) -> float:
+        """Floor height of the agent's storey."""
+        return self._floors[self._storey]
+
     def load_scene(self, scene: Scene, nav: NavGrid | None = None) -> None:
-        """Make ``scene`` current (builds its renderer and, unless given, its navigable grid)."""
+        """Make ``scene`` current (builds its renderer and, unless given, its navigable grid; a scanned
+        scene's storeys are found here and their grids built when first needed)."""
         if self._renderer is not None:
             self._renderer.close()
         c = self.config
         self._scene = scene
-        self._nav = nav if nav is not None else build_navgrid(scene, c.agent_radius_m, c.agent_height_m,
-                                                              c.nav_resolution_m)
+        self._scene_key = scene.scene_id
+        self._navs = {}
+        if scene.scanned:
+            self._floors = detect_floors(scene)
+        else:
+            self._floors = [0.0]
+            self._navs[0] = nav if nav is not None else build_navgrid(scene, c.agent_radius_m, c.agent_height_m,
+                                                                      c.nav_resolution_m)
         self._renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads, native=c.native)
         self._goal_masks = {}
         self._footprints = None
         self._caster = None
+        self._episode_goal = None
+        self._set_storey(0)
+
+    def _set_storey(self, storey: int) -> None:
+        """Put the agent on storey ``storey`` (builds its navigable grid on first use)."""
+        if storey not in self._navs:
+            c = self.config
+            self._navs[storey] = build_scan_navgrid(self.scene, self._floors[storey], c.agent_radius_m,
+                                                    c.agent_height_m, c.nav_resolution_m, c.max_climb_m)
+        self._storey, self._nav = storey, self._navs[storey]
 
     def _ensure_scene(self, scene_id: str) -> None:
-        if self._scene is not None and self._scene.scene_id == scene_id:
+        if self._scene is not None and self._scene_key == scene_id:
             return
         if scene_id.endswith(".json"):
             scene, nav = load_scene(scene_id)
             self.load_scene(scene, NavGrid.from_json(nav) if nav else None)
-            return
-        self.load_scene(generate_house(seed_from_scene_id(scene_id), self.house_config))
+        elif scene_id.lower().endswith(SCAN_SUFFIXES):
+            from sims.raycast.scan import load_scan
+
+            c = self.config
+            self.load_scene(load_scan(scene_id, up_axis=c.scan_up_axis, category_map=c.category_map))
+        else:
+            self.load_scene(generate_house(seed_from_scene_id(scene_id), self.house_config))
+        self._scene_key = scene_id
+
+    def _snap(self, xy: np.ndarray) -> np.ndarray | None:
+        """``xy`` when navigable; on a scanned scene else the nearest navigable cell centre within
+        ``snap_m``; otherwise None."""
+        xy = np.asarray(xy, float)[:2]
+        if self.nav.is_navigable(xy):
+            return xy
+        if not self.scene.scanned:
+            return None
+        n = int(math.ceil(self.config.snap_m / self.nav.resolution_m)) + 1
+        r, c = self.nav.to_cell(xy)
+        r0, c0 = max(r - n, 0), max(c - n, 0)
+        cells = np.argwhere(self.nav.navigable[r0:r + n + 1, c0:c + n + 1]) + (r0, c0)
+        if len(cells) == 0:
+            return None
+        centres = np.asarray(self.nav.origin_xy_m) + (cells[:, ::-1] + 0.5) * self.nav.resolution_m
+        d = np.linalg.norm(centres - xy, axis=1)
+        k = int(np.argmin(d))
+        return centres[k] if d[k] <= self.config.snap_m + 1e-9 else None
+
+    def view_point_mask(self, points_m: np.ndarray) -> np.ndarray:
+        """(H, W) bool cells of view points ``points_m`` (N, 3) on the agent's storey, each snapped onto
+        the navigable grid within ``snap_m`` (points farther off are left out)."""
+        mask = np.zeros(self.nav.shape, bool)
+        for p in np.asarray(points_m, float).reshape(-1, 3):
+            if abs(p[2] - self.floor_z_m) > 0.5:
+                continue  # another storey's
+            q = self._snap(p[:2])
+            if q is not None:
+                mask[self.nav.to_cell(q)] = True
+        return mask
 
     def goal_mask(self, category: str) -> np.ndarray:
         """(H, W) bool view-point cells of all instances of ``category`` (the success region, by
         ``config.goal_view_rule``)."""
-        mask = self._goal_masks.get(category)
+        mask = self._goal_masks.get((self._storey, category))
         if mask is None:
             objs = self.scene.objects_of(category)
             if not objs:
-                raise ConfigError(f"scene {self.scene.scene_id} has no '{category}'; it has: "
-                                  f"{', '.join(self.scene.categories)}")
+                has = ", ".join(self.scene.categories) or ("nothing: the scan has no semantics (see sims/raycast/scan.py)"
+                                                           if self.scene.scanned else "nothing")
+                raise ConfigError(f"scene {self.scene.scene_id} has no '{category}'; it has: {has}")
+            if self.scene.scanned:  # the instances of the agent's storey
+                z0 = self.floor_z_m
+                objs = [o for o in objs if o.bbox_max_m[2] >= z0 - 0.3 and o.bbox_min_m[2] <= z0 + 2.5] or objs
             if self._footprints is None:
                 self._footprints = object_footprints(self.scene, -math.inf, math.inf)
             c = self.config
@@ -162,11 +264,11 @@ class RaycastSimulator:
                     from sims.raycast.render import ray_caster
 
                     self._caster = ray_caster(self.scene)
-                mask = visible_view_mask(self.nav, self.scene, objs, c.goal_view_radius_m, c.camera_height_m,
-                                         self._footprints, self._caster)
+                mask = visible_view_mask(self.nav, self.scene, objs, c.goal_view_radius_m,
+                                         self.floor_z_m + c.camera_height_m, self._footprints, self._caster)
             else:
                 mask = object_view_mask(self.nav, objs, c.goal_view_radius_m, self._footprints)
-            self._goal_masks[category] = mask
+            self._goal_masks[(self._storey, category)] = mask
         return mask
 
     # ------------------------------------------------------------------ oracle
@@ -176,9 +278,11 @@ class RaycastSimulator:
 
     def distance_to_goal(self, category: str, position_m: np.ndarray | None = None) -> float:
         """Geodesic distance from ``position_m`` (default: the agent) to the nearest view point of
-        any ``category`` instance (habitat-lab's ObjectNav DistanceToGoal); inf if unreachable."""
+        any ``category`` instance (habitat-lab's ObjectNav DistanceToGoal), or of the episode's own view
+        points (episodes from habitat-lab files); inf if unreachable."""
         pos = self._pos if position_m is None else np.asarray(position_m)[:2]
-        field = self.nav.distance_field(self.goal_mask(category))
+        goal = self._episode_goal[1] if self._episode_goal and self._episode_goal[0] == category else None
+        field = self.nav.distance_field(self.goal_mask(category) if goal is None else goal)
         r, c = self.nav.to_cell(pos)
         H, W = self.nav.shape
         return float(field[r, c]) if 0 <= r < H and 0 <= c < W else math.inf
@@ -186,7 +290,7 @@ class RaycastSimulator:
     # ------------------------------------------------------------------ episode
     @property
     def agent_position_m(self) -> np.ndarray:
-        return np.array([self._pos[0], self._pos[1], 0.0])
+        return np.array([self._pos[0], self._pos[1], self.floor_z_m])
 
     @property
     def agent_yaw_rad(self) -> float:
@@ -196,21 +300,37 @@ class RaycastSimulator:
         """Start an episode (or, with None, a random navigable pose in the current/first house)."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
+        self._episode_goal = None
         if episode is not None:
             self._ensure_scene(episode.scene_id)
-            pos = np.asarray(episode.start_position_m[:2], float)
-            if not self.nav.is_navigable(pos):
+            if self.scene.scanned:
+                self._set_storey(storey_of(self._floors, episode.start_position_m[2]))
+            pos = self._snap(np.asarray(episode.start_position_m[:2], float))
+            if pos is None:
                 raise ConfigError(
                     f"episode {episode.episode_id}: start {tuple(round(v, 3) for v in episode.start_position_m)} "
-                    f"is not navigable in {episode.scene_id} (inside a wall or object, or outside the house)")
-            self.goal_mask(episode.goal_category)  # unknown category -> clear error
+                    f"is not navigable in {episode.scene_id} (inside a wall or object, or outside the house; "
+                    f"nothing navigable within snap_m={self.config.snap_m} m)")
+            points = episode.extras.get("goal_view_points_m") if self.config.episode_view_points else None
+            if points:
+                mask = self.view_point_mask(np.asarray(points, float))
+                if not mask.any():
+                    raise ConfigError(f"episode {episode.episode_id}: none of its {len(points)} goal view points is on "
+                                      f"this simulator's navigable grid of {episode.scene_id} (within snap_m="
+                                      f"{self.config.snap_m} m)")
+                self._episode_goal = (episode.goal_category, mask)
+            else:
+                self.goal_mask(episode.goal_category)  # unknown category -> clear error
             if not np.isfinite(self.distance_to_goal(episode.goal_category, pos)):
                 raise ConfigError(f"episode {episode.episode_id}: no '{episode.goal_category}' is reachable "
                                   f"from the start in {episode.scene_id}")
             self._pos, self._yaw, self._goal = pos, float(episode.start_yaw_rad), episode.goal_category
         else:
             if self._scene is None:
-                self.load_scene(generate_house(seed or 0, self.house_config))
+                if self.config.scene:
+                    self._ensure_scene(self.config.scene)
+                else:
+                    self.load_scene(generate_house(seed or 0, self.house_config))
             cells = np.argwhere(self.nav.largest_component())
             r, c = cells[int(self._rng.integers(len(cells)))]
             self._pos = self.nav.cell_center(int(r), int(c))
@@ -266,11 +386,12 @@ class RaycastSimulator:
 
     def _observe(self) -> Observation:
         c = self.config
-        T = geometry.camera_pose(np.array([self._pos[0], self._pos[1], c.camera_height_m]), self._yaw, self._tilt)
+        z0 = self.floor_z_m
+        T = geometry.camera_pose(np.array([self._pos[0], self._pos[1], z0 + c.camera_height_m]), self._yaw, self._tilt)
         frame = self._renderer.render(T, self.intrinsics)
         return Observation(
             rgb=frame.rgb, depth=frame.depth, intrinsics=self.intrinsics, T_world_cam=T,
-            agent_pose=AgentPose((float(self._pos[0]), float(self._pos[1]), 0.0), self._yaw),
+            agent_pose=AgentPose((float(self._pos[0]), float(self._pos[1]), z0), self._yaw),
             step=self._step, goal=self._goal, semantic=frame.instance, labels=self.scene.labels,
             holding=self._holding(), extras={"scene_id": self.scene.scene_id, "tilt_rad": self._tilt, **self._extras()},
         )
