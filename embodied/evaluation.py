@@ -25,7 +25,7 @@ from embodied.tasks import ObjectNavEpisode
 from embodied.types import Action, Agent, Observation, Simulator
 
 __all__ = ["NavRun", "check_scorable", "success_rule", "run_episode", "summarize_results", "summary_markdown", "comparison_markdown",
-           "run_rearrange_episode", "summarize_rearrange", "rearrange_markdown"]
+           "geodesic_agreement", "run_rearrange_episode", "summarize_rearrange", "rearrange_markdown"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,8 @@ def run_episode(sim: Simulator, agent: Agent, episode: ObjectNavEpisode, *, max_
                         success_distance_m=success_distance_m, shortest_path_m=shortest,
                         success=own if rule == "visible" else None)
     wall = time.perf_counter() - t0
-    row.update(m.to_dict(), status="ok", success_rule=rule, file_geodesic_m=episode.geodesic_distance_m)
+    row.update(m.to_dict(), status="ok", success_rule=rule, start_distance_m=start_d,
+               file_geodesic_m=episode.geodesic_distance_m)
     row.update({"seconds": round(wall, 4), "seconds_per_step": round(wall / max(steps, 1), 6),
                 "agent_seconds_per_step": round(agent_s / max(steps, 1), 6)})
     return row
@@ -198,7 +199,25 @@ def summarize_results(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     rules = sorted({r["success_rule"] for r in ran if r.get("success_rule")})
     if rules:
         out["success_rule"] = "+".join(rules)
+    check = geodesic_agreement(ran)
+    if check:
+        out["geodesic_vs_file"] = check
     return out
+
+
+def geodesic_agreement(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """How far the simulator's start distances (``start_distance_m``, its own navigability) are from
+    the episode file's ``geodesic_distance`` (``file_geodesic_m``: habitat's navmesh, for one): episodes
+    compared, mean |ours - file| (m), mean ours / file, and how many differ by more than 0.5 m.
+    None when no row has both."""
+    pairs = [(float(r["start_distance_m"]), float(r["file_geodesic_m"])) for r in rows
+             if r.get("start_distance_m") is not None and r.get("file_geodesic_m") is not None
+             and math.isfinite(float(r["start_distance_m"])) and float(r["file_geodesic_m"]) > 0]
+    if not pairs:
+        return None
+    diffs = [abs(a - b) for a, b in pairs]
+    return {"episodes": len(pairs), "mean_abs_diff_m": sum(diffs) / len(pairs),
+            "mean_ratio": sum(a / b for a, b in pairs) / len(pairs), "over_0.5m": sum(d > 0.5 for d in diffs)}
 
 
 def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> str:
@@ -215,6 +234,11 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
 
     lines.append(row("**all**", summary["overall"]))
     lines += [row(cat, s) for cat, s in summary["per_category"].items()]
+    g = summary.get("geodesic_vs_file")
+    if g:
+        lines += ["", f"Start geodesic, this simulator vs the episode file's, over {g['episodes']} episodes: mean |diff| "
+                      f"{g['mean_abs_diff_m']:.3f} m, mean ratio {g['mean_ratio']:.3f}, {g['over_0.5m']} differ by more "
+                      "than 0.5 m (per episode: start_distance_m and file_geodesic_m in results.jsonl)."]
     if summary["failed"]:
         kinds: dict[str, int] = {}
         for f in summary["failed"]:

@@ -41,7 +41,7 @@ class SimulatorEntry:
 
 SIMULATORS: dict[str, SimulatorEntry] = {e.name: e for e in (
     SimulatorEntry("builtin", "sims.raycast.simulator:RaycastSimulator", "sims.raycast.simulator:SimConfig",
-                   ("trimesh", "embreex"), "procedural houses, CPU ray casting (default)",
+                   ("trimesh", "embreex"), "procedural houses or scanned scene meshes, CPU ray casting (default)",
                    episodes="sims.raycast.episodes:generate_episodes", vocabulary="sims.raycast.categories:CATEGORIES"),
     SimulatorEntry("habitat", "sims.habitat:HabitatSimulator", "sims.habitat:HabitatConfig", ("habitat_sim",),
                    "habitat-sim scenes (HM3D, MP3D, ...)"),

@@ -302,7 +302,7 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
         summary = summarize_results(report.rows + bad_rows)
         header = {"weights": weights, "agent": agent, "localizer": loc, "frontier": front,
                   "setup": f"preset {preset} (CoW's own setup)" if preset else "toolkit defaults (stronger than CoW's)",
-                  "proposals": _proposals(agent_cfg), "success_rule": _rule_label(summary, sim_config),
+                  "proposals": _proposals(agent_cfg), "success_rule": _rule_label(summary, sim_config, episodes),
                   "simulator": simulator, "split": run.episodes, "episode_seed": episode_seed, "run_seed": run_seed,
                   "max_steps": max_steps, "embodied": __version__, "command": command_line(ctx)}
         if threshold_note:
@@ -317,11 +317,15 @@ def nav(simulator, split, n, episode_file, scene_dir, preset, episode_seed, run_
     finish_run(report, "episodes", out / "results.jsonl")
 
 
-def _rule_label(summary: dict[str, Any], sim_config: Any) -> str:
+def _rule_label(summary: dict[str, Any], sim_config: Any, episodes: list[Any] = ()) -> str:
     """How the run's episodes succeeded: "distance" / "visible" (the simulator's own rule), with the
-    built-in simulator's view-point rule, e.g. "distance (visible view points)"."""
+    built-in simulator's view-point rule, e.g. "distance (visible view points)", or "distance (the
+    episode file's view points)" when its episodes carry their own (habitat-lab files)."""
     rule = summary.get("success_rule", "-")
     view = getattr(sim_config, "goal_view_rule", None)
+    if view and getattr(sim_config, "episode_view_points", False) and any(
+            e.extras.get("goal_view_points_m") for e in episodes):
+        view = "the episode file's"
     return f"{rule} ({view} view points)" if view and rule == "distance" else rule
 
 

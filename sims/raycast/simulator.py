@@ -187,10 +187,13 @@ class RaycastSimulator:
         self._footprints = None
         self._caster = None
         self._episode_goal = None
-        self._set_storey(0)
+        self.select_storey(0)
 
-    def _set_storey(self, storey: int) -> None:
-        """Put the agent on storey ``storey`` (builds its navigable grid on first use)."""
+    def select_storey(self, storey: int) -> None:
+        """Put the agent on storey ``storey`` (an index into :attr:`floors_m`; builds its navigable grid
+        on first use). The agent's position is not checked: reset or teleport next."""
+        if not 0 <= storey < len(self._floors):
+            raise ConfigError(f"storey {storey}: {self.scene.scene_id} has {len(self._floors)} storey(s)")
         if storey not in self._navs:
             c = self.config
             self._navs[storey] = build_scan_navgrid(self.scene, self._floors[storey], c.agent_radius_m,
@@ -304,7 +307,7 @@ class RaycastSimulator:
         if episode is not None:
             self._ensure_scene(episode.scene_id)
             if self.scene.scanned:
-                self._set_storey(storey_of(self._floors, episode.start_position_m[2]))
+                self.select_storey(storey_of(self._floors, episode.start_position_m[2]))
             pos = self._snap(np.asarray(episode.start_position_m[:2], float))
             if pos is None:
                 raise ConfigError(
