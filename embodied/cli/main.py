@@ -17,6 +17,7 @@ from embodied.cli.data import data
 from embodied.cli.data_assets import ingest, render
 from embodied.cli.graph import graph
 from embodied.cli.info import info
+from embodied.cli.localize import localize
 from embodied.cli.nav import nav, report
 from embodied.cli.options import CONTEXT, Group, setup_logging
 from embodied.cli.rearrange import rearrange
@@ -38,7 +39,7 @@ def cli(verbose: int) -> None:
 
 data.add_command(ingest)
 data.add_command(render)
-for _command in (info, clip, sim, nav, report, graph, rearrange, articulate, data):
+for _command in (info, clip, sim, nav, report, localize, graph, rearrange, articulate, data):
     cli.add_command(_command)
 
 
