@@ -8,6 +8,7 @@ gives instance masks, into the ground truth the graph is scored against.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +17,9 @@ from tqdm import tqdm
 from embodied.scene_graph.graph import SceneGraph, SceneGraphConfig
 from embodied.scene_graph.proposals import observe
 from embodied.scene_graph.quality import GroundTruth
-from embodied.types import Action, Agent, Simulator
+from embodied.types import Action, Agent, Observation, Simulator
 
-__all__ = ["GraphWalk", "build_graph"]
+__all__ = ["GraphWalk", "build_graph", "graph_from_observations"]
 
 
 @dataclass
@@ -63,4 +64,21 @@ def build_graph(sim: Simulator, agent: Agent, episode: Any, clip: Any, *, propos
             bar.update(1)
     finally:
         bar.close()
+    return walk
+
+
+def graph_from_observations(observations: Iterable[Observation], clip: Any, *, proposals: str = "segments",
+                            config: SceneGraphConfig | None = None, min_pixels: int = 50, progress: bool = True,
+                            total: int | None = None, recording: Any = None) -> GraphWalk:
+    """The graph of a recorded sequence (``datasets3d.sequences``, a robot's log): every observation
+    goes in as it comes, nothing acts. Recordings have no instance masks, so ``proposals`` is normally
+    "segments"; the ground truth is filled only where observations carry ``semantic``."""
+    walk = GraphWalk(SceneGraph(config or SceneGraphConfig()), GroundTruth())
+    for obs in tqdm(observations, total=total, desc="graph", unit="frame", disable=not progress, leave=False):
+        if obs.semantic is not None:
+            walk.ground_truth.add(obs)
+        walk.proposals_per_frame.append(len(observe(walk.graph, obs, clip, proposals, min_pixels)))
+        if recording is not None:
+            recording.log(walk.graph, obs)
+        walk.steps += 1
     return walk

@@ -152,3 +152,19 @@ def test_rerun_recording_of_a_growing_graph(tiny_clip, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "rerun", None)  # as if the viz extra were not installed
     with pytest.raises(MissingDependencyError, match=r"\[viz\]"):
         GraphRecording(tmp_path / "h.rrd")
+
+
+def test_graph_from_recorded_observations_matches_the_frame_by_frame_build(tiny_clip):
+    """graph_from_observations (recordings: nothing acts) gives the graph that observe() frame by frame
+    gives, and fills the ground truth only from frames that carry instance masks."""
+    from embodied.scene_graph.walk import graph_from_observations
+
+    frames = _walk()
+    walk = graph_from_observations(frames, tiny_clip, proposals="oracle", progress=False)
+    g = SceneGraph()
+    for obs in frames:
+        observe(g, obs, tiny_clip, "oracle")
+    assert walk.steps == len(frames) and len(walk.graph.nodes) == len(g.nodes) >= 3
+    np.testing.assert_allclose(sorted(n.center_m[0] for n in walk.graph.nodes), sorted(n.center_m[0] for n in g.nodes))
+    bare = graph_from_observations([replace(f, semantic=None, labels={}) for f in frames], tiny_clip, progress=False)
+    assert bare.steps == len(frames) and len(bare.graph.nodes) >= 1
