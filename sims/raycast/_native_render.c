@@ -44,7 +44,14 @@ void* fc_build(const float* tri, long nfaces, int quality) {
 }
 
 static inline uint8_t to_u8(float x) { x = x + 0.5f; return (uint8_t)(x < 0.f ? 0.f : (x > 255.f ? 255.f : x)); }
-static inline int wrap_index(float x, int n) { int i = (int)fmodf(x, (float)n); return i < 0 ? i + n : i; }
+static inline int wrap_index(float x, int n) {  /* x is integer-valued (a floor): x mod n in [0, n) */
+  if (fabsf(x) < 1e9f) {
+    int i = (int)x;
+    if ((n & (n - 1)) == 0) return i & (n - 1);  /* power-of-two sizes: two's complement wraps negatives */
+    i %= n; return i < 0 ? i + n : i;
+  }
+  int i = (int)fmodf(x, (float)n); return i < 0 ? i + n : i;
+}
 
 /* Bilinear, REPEAT-wrapped lookup of an (h, w, 3) uint8 image at the face's interpolated UV (origin at the
    image's bottom-left, v up); texel centres at (i + 0.5) / w. Mirrors render.py sample_texture exactly. */
@@ -65,15 +72,17 @@ static void sample_texture(const float* uv, float bw, float bu, float bv, const 
 }
 
 /* Render rows [row0, row1) of a W x H frame. o: camera origin (3,), R: world_from_cam rotation, row-major
-   (3, 3). face_mode (F + 1,) uint8 or NULL: 0 = per-face colour (+ procedural pattern), 1 = texture (face_uv
-   (F, 3, 2) float32, face_tex (F,) int32 into tex_ptr / tex_wh (T, 2) = (w, h)), 2 = corner colours
+   (3, 3). face_mode (F + 1,) uint8 or NULL: 0 = per-face colour (+ procedural pattern), 1 = texture (face_tex8
+   (F, 8) float32: the corners' UVs, level-0 texels per metre, the texture id; texture t's mip levels
+   are entries tex_base[t] .. tex_base[t] + tex_nlev[t] - 1 of tex_ptr / tex_wh (w, h)), 2 = corner colours
    (corner_rgb (F, 3, 3) uint8). Outputs are full-frame arrays: rgb (H, W, 3) uint8, depth (H, W) float32, instance (H, W) int32. */
 void fc_render(void* scene, const double* o, const double* R, double fx, double fy, double cx, double cy,
                int W, int H, int row0, int row1, float tmax,
                const uint32_t* rgb_u32, const uint8_t* pattern, const int32_t* instance, const uint8_t* horizontal,
                int miss_row, const float* tiles, const float* tile_scale, int tile_res,
-               const uint8_t* face_mode, const float* face_uv, const int32_t* face_tex,
-               const uint8_t* const* tex_ptr, const int32_t* tex_wh, const uint8_t* corner_rgb,
+               const uint8_t* face_mode, const float* face_tex8,
+               const uint8_t* const* tex_ptr, const int32_t* tex_wh, const int32_t* tex_base, const int32_t* tex_nlev,
+               const uint8_t* corner_rgb,
                uint8_t* out_rgb, float* out_depth, int32_t* out_inst) {
   Args args; memset(&args, 0, sizeof(args)); args.feature_mask = 0xffffffffu; args.minw = 1.0f; args.flags = 1;
   float ox = o[0], oy = o[1], oz = o[2];
@@ -81,6 +90,7 @@ void fc_render(void* scene, const double* o, const double* R, double fx, double 
   static __thread RayHit8 rh; RayHit8* q = &rh;
   int valid[8]; float dx[8], dy[8], dz[8];
   int mask = tile_res - 1;
+  float inv_fx = (float)(1.0 / fx);
   for (int v0 = row0; v0 < row1; v0 += 2) {
     for (int u0 = 0; u0 < W; u0 += 4) {
       for (int j = 0; j < 8; j++) {
@@ -116,8 +126,17 @@ void fc_render(void* scene, const double* o, const double* R, double fx, double 
         if (m) {  /* scanned scenes: baked appearance at the hit's barycentric coordinates (u, v) */
           float bu = q->u[j], bv = q->v[j], bw = 1.f - bu - bv;
           float rgbf[3];
-          if (m == 1) sample_texture(face_uv + 6 * (long)f, bw, bu, bv, tex_ptr[face_tex[f]],
-                                     tex_wh[2 * face_tex[f]], tex_wh[2 * face_tex[f] + 1], rgbf);
+          if (m == 1) {  /* mip level: texels under the pixel's footprint t / fx at this face's density */
+            const float* ft = face_tex8 + 8 * (long)f;  /* one cache line: u0 v0 u1 v1 u2 v2, texels/m, texture id */
+            int ti = (int)ft[7], nl = tex_nlev[ti];
+            /* level = floor(log2(texels per pixel * sqrt 2)), read off the float's exponent (exactly as numpy's frexp) */
+            float x = t * inv_fx * ft[6] * 1.41421356f;
+            int l = 0;
+            if (x > 1.f && isfinite(x)) { uint32_t b; memcpy(&b, &x, 4); l = (int)((b >> 23) & 255u) - 127; }
+            if (l > nl - 1) l = nl - 1;
+            int k = tex_base[ti] + l;
+            sample_texture(ft, bw, bu, bv, tex_ptr[k], tex_wh[2 * k], tex_wh[2 * k + 1], rgbf);
+          }
           else { const uint8_t* cc = corner_rgb + 9 * (long)f;
                  for (int ch = 0; ch < 3; ch++) rgbf[ch] = bw * cc[ch] + bu * cc[3 + ch] + bv * cc[6 + ch]; }
           c0 = to_u8(rgbf[0]); c1 = to_u8(rgbf[1]); c2 = to_u8(rgbf[2]);

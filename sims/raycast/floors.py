@@ -4,8 +4,10 @@ upward-facing surface, and a navigable grid per storey for a cylindrical agent.
 * **Storeys** (:func:`detect_floors`): faces whose normal is within ``max_floor_tilt_deg`` of +Z,
   binned by height and weighted by area; each storey is a peak holding at least ``min_area_m2`` and a
   share of the largest peak, with peaks closer than ``min_storey_gap_m`` to a larger one dropped
-  (tables, beds and counters are upward-facing too, but small, and low). Ceilings face down in a scan
-  seen from inside, so they do not count. Ramps and stairs join no storeys: each storey is a grid.
+  (tables, beds and counters are upward-facing too, but small, and low), and walls must rise above it
+  (vertical surface between 0.5 and 1.5 m over the peak's footprint of at least ``min_wall_ratio`` of
+  its area: a roof, the tops of walls or an upward-facing ceiling are no storey). Ceilings face down in
+  a scan seen from inside. Ramps and stairs join no storeys: each storey is a grid.
 * **Navigable grid** (:func:`build_scan_navgrid`): the triangles are sampled densely (points no
   farther apart than half a cell, so a zero-thickness wall leaves an unbroken line of cells); a cell
   is floor where a walkable face (slope <= ``max_slope_deg``) lies within ``max_climb_m`` of the
@@ -43,7 +45,8 @@ def _face_areas(tri: np.ndarray) -> np.ndarray:
 
 
 def detect_floors(scene: Scene, *, bin_m: float = 0.05, min_area_m2: float = 2.0, min_share: float = 0.15,
-                  min_storey_gap_m: float = 1.8, max_floor_tilt_deg: float = 20.0) -> list[float]:
+                  min_storey_gap_m: float = 1.8, max_floor_tilt_deg: float = 20.0,
+                  min_wall_ratio: float = 0.1) -> list[float]:
     """Floor heights (m, ascending) of the storeys of ``scene``.
 
     Returns:
@@ -69,6 +72,23 @@ def detect_floors(scene: Scene, *, bin_m: float = 0.05, min_area_m2: float = 2.0
     peaks = [i for i in range(len(smooth)) if smooth[i] > 0
              and smooth[i] >= (smooth[i - 1] if i > 0 else 0) and smooth[i] > (smooth[i + 1] if i + 1 < len(smooth) else 0)]
     peaks.sort(key=lambda i: -smooth[i])
+    vertical = np.abs(n[:, 2]) < 0.3
+    v_area, v_tri = _face_areas(tri[vertical]), tri[vertical]
+    v_zlo, v_zhi, v_xy = v_tri[:, :, 2].min(1), v_tri[:, :, 2].max(1), v_tri[:, :, :2].mean(1)
+    up_lo, up_hi = tri[up][:, :, :2].min(1), tri[up][:, :, :2].max(1)
+
+    def walled(i: int) -> bool:  # walls rise over the peak's footprint
+        sel = np.abs(bins - i) <= 1
+        h = lo + (i + 0.5) * bin_m
+        (x0, y0), (x1, y1) = up_lo[sel].min(0), up_hi[sel].max(0)
+        band = (v_zhi > h + 0.5) & (v_zlo < h + 1.5) & (v_xy[:, 0] >= x0 - 0.2) & (v_xy[:, 0] <= x1 + 0.2) & \
+            (v_xy[:, 1] >= y0 - 0.2) & (v_xy[:, 1] <= y1 + 0.2)
+        return v_area[band].sum() >= min_wall_ratio * area[sel].sum()
+
+    peaks = [i for i in peaks if smooth[i] >= min_area_m2 and walled(i)]
+    if not peaks:
+        raise ConfigError(f"{where}: no floor found: no upward-facing surface of {min_area_m2} m2 has walls above it. "
+                          "Is the up axis right (--sim-set scan_up_axis=y|z)?")
     top = smooth[peaks[0]]
     chosen: list[int] = []
     for i in peaks:

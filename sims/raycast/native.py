@@ -77,7 +77,7 @@ def load_native() -> ctypes.CDLL | None:
     lib.fc_build.restype = P
     lib.fc_build.argtypes = [P, ctypes.c_long, I]
     lib.fc_render.restype = None
-    lib.fc_render.argtypes = [P, P, P, D, D, D, D, I, I, I, I, F, P, P, P, P, I, P, P, I, P, P, P, P, P, P, P, P, P]
+    lib.fc_render.argtypes = [P, P, P, D, D, D, D, I, I, I, I, F, P, P, P, P, I, P, P, I, P, P, P, P, P, P, P, P, P, P]
     lib.fc_release.restype = None
     lib.fc_release.argtypes = [P]
     return lib

@@ -11,7 +11,10 @@ Per pixel only a gather and the procedural texture of floors and walls remain.
 Scanned scenes (:mod:`sims.raycast.scan`) show their baked appearance: per pixel, the hit's
 barycentric coordinates interpolate the face's UVs for a bilinear, REPEAT-wrapped lookup in its
 texture image (:func:`sample_texture`), or its corner (vertex) colours; faces with neither get their
-flat colour under a fixed sky light. Nothing of a scan is relit.
+flat colour under a fixed sky light. Nothing of a scan is relit. Textures are mipmapped
+(:func:`mip_levels`): a pixel reads the level whose texels match its footprint on the face (z-depth
+/ fx, against the face's texel density, :func:`texel_density`, :func:`mip_level`), which removes the aliasing of a
+2-4K texture seen from metres away and keeps the lookups in cache.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from embodied.types import CameraIntrinsics
 from sims.raycast.scene import PATTERNS, Scene
 
 __all__ = ["BACKENDS", "Frame", "Renderer", "face_normals", "shade_faces", "ray_caster", "sample_texture",
-           "interpolate_corners"]
+           "interpolate_corners", "mip_levels", "mip_level", "texel_density"]
 
 BACKENDS = ("embree", "open3d")
 
@@ -167,6 +170,43 @@ def interpolate_corners(corners: np.ndarray, bary: np.ndarray) -> np.ndarray:
     return w * c[:, 0] + u * c[:, 1] + v * c[:, 2]
 
 
+def mip_levels(image: np.ndarray) -> list[np.ndarray]:
+    """[image, half, quarter, ...] down to 1 px on the short side: each level the area average of the
+    one before (OpenCV INTER_AREA), (h, w, 3) uint8 C-contiguous."""
+    import cv2
+
+    levels = [np.ascontiguousarray(image[..., :3], np.uint8)]
+    while min(levels[-1].shape[:2]) > 1:
+        h, w = levels[-1].shape[:2]
+        levels.append(np.ascontiguousarray(cv2.resize(levels[-1], (max(1, w // 2), max(1, h // 2)),
+                                                      interpolation=cv2.INTER_AREA)))
+    return levels
+
+
+def texel_density(vertices: np.ndarray, faces: np.ndarray, face_uv: np.ndarray, sizes_wh: np.ndarray) -> np.ndarray:
+    """(F,) float32 level-0 texels per metre of each face: sqrt(UV area x w x h / world area), with
+    ``sizes_wh`` (F, 2) the (w, h) of each face's texture; 0 for degenerate faces (always level 0)."""
+    tri = vertices[faces].astype(np.float64)
+    world = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    uv = face_uv.astype(np.float64)
+    e1, e2 = uv[:, 1] - uv[:, 0], uv[:, 2] - uv[:, 0]
+    texels = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) * sizes_wh[:, 0] * sizes_wh[:, 1]
+    ok = (world > 1e-12) & (texels > 0)
+    out = np.zeros(len(faces))
+    out[ok] = np.sqrt(texels[ok] / world[ok])
+    return out.astype(np.float32)
+
+
+def mip_level(texels_per_pixel: np.ndarray, n_levels: int) -> np.ndarray:
+    """(N,) int64 mip level for pixels covering ``texels_per_pixel`` (N,) float32 level-0 texels:
+    floor(log2(x * sqrt 2)) (the nearest power of two), clipped to [0, n_levels - 1]; read off the
+    float's exponent, as the native renderer does, so both pick the same level."""
+    x = np.asarray(texels_per_pixel, np.float32) * np.float32(1.41421356)
+    ok = np.isfinite(x) & (x > 1)
+    _, e = np.frexp(np.where(ok, x, np.float32(1)))
+    return np.clip(np.where(ok, e.astype(np.int64) - 1, 0), 0, n_levels - 1)
+
+
 def _to_u8(x: np.ndarray) -> np.ndarray:
     return np.clip(x + np.float32(0.5), 0.0, 255.0).astype(np.uint8)
 
@@ -300,18 +340,27 @@ class Renderer:
             if tex.max(initial=-1) >= len(scene.textures):
                 raise ConfigError(f"scene {scene.scene_id}: face_texture points past its {len(scene.textures)} textures")
             mode[:F][tex >= 0] = 1
-            self._uv = np.ascontiguousarray(scene.face_uv, np.float32).reshape(F, 6)
-            self._tex = np.ascontiguousarray(tex)
-            self._images = [np.ascontiguousarray(im[..., :3], np.uint8) for im in scene.textures]
+            self._levels = [mip_levels(im) for im in scene.textures]
+            wh0 = np.array([lv[0].shape[1::-1] for lv in self._levels], np.float64)
+            # one 32-byte row per face (one cache line, not three): corner UVs, texel density, texture id
+            self._tex8 = np.zeros((F, 8), np.float32)
+            self._tex8[:, :6] = np.asarray(scene.face_uv, np.float32).reshape(F, 6)
+            self._tex8[:, 6] = texel_density(scene.vertices, scene.faces, self._tex8[:, :6].reshape(F, 3, 2),
+                                                  wh0[np.clip(tex, 0, None)])
+            self._tex8[:, 7] = np.clip(tex, 0, None)
         else:
-            self._uv, self._tex = np.zeros((1, 6), np.float32), np.zeros(1, np.int32)
-            self._images = [np.zeros((1, 1, 3), np.uint8)]
-        self._tex_ptr = np.array([im.ctypes.data for im in self._images], np.uint64)
-        self._tex_wh = np.array([(im.shape[1], im.shape[0]) for im in self._images], np.int32).ravel()
+            self._tex8 = np.zeros((1, 8), np.float32)
+            self._levels = [[np.zeros((1, 1, 3), np.uint8)]]
+        flat = [im for lv in self._levels for im in lv]
+        self._tex_ptr = np.array([im.ctypes.data for im in flat], np.uint64)
+        self._tex_wh = np.array([(im.shape[1], im.shape[0]) for im in flat], np.int32).ravel()
+        self._tex_nlev = np.array([len(lv) for lv in self._levels], np.int32)
+        self._tex_base = np.concatenate([[0], np.cumsum(self._tex_nlev)[:-1]]).astype(np.int32)
         self._mode = mode
 
-    def _shade_baked(self, prim: np.ndarray, bary: np.ndarray, px: np.ndarray) -> None:
-        """Overwrite ``px`` (N, 4) uint8 where the hit face has a texture or corner colours."""
+    def _shade_baked(self, prim: np.ndarray, bary: np.ndarray, t: np.ndarray, fx: float, px: np.ndarray) -> None:
+        """Overwrite ``px`` (N, 4) uint8 where the hit face has a texture or corner colours (``t``: (N,)
+        z-depths, ``fx``: the focal length, for the mip level)."""
         mode = self._mode[prim]
         idx = np.flatnonzero(mode == 2)
         if len(idx):
@@ -319,12 +368,16 @@ class Renderer:
             px[idx, :3] = _to_u8(interpolate_corners(self._corner[f].reshape(-1, 3, 3), bary[idx]))
         idx = np.flatnonzero(mode == 1)
         if len(idx):
-            f = prim[idx]
-            uv = interpolate_corners(self._uv[f].reshape(-1, 3, 2), bary[idx])
-            t_of = self._tex[f]
-            for t in np.unique(t_of):
-                sel = t_of == t
-                px[idx[sel], :3] = _to_u8(sample_texture(self._images[t], uv[sel]))
+            ft = self._tex8[prim[idx]]
+            uv = interpolate_corners(ft[:, :6].reshape(-1, 3, 2), bary[idx])
+            tex_of = ft[:, 7].astype(np.int64)
+            texels = t[idx].astype(np.float32) * np.float32(1.0 / fx) * ft[:, 6]
+            for ti in np.unique(tex_of):
+                sel = tex_of == ti
+                lev = mip_level(texels[sel], len(self._levels[ti]))
+                for k in np.unique(lev):
+                    s = np.flatnonzero(sel)[lev == k]
+                    px[idx[s], :3] = _to_u8(sample_texture(self._levels[ti][k], uv[s]))
 
     def _camera_rays(self, K: CameraIntrinsics) -> np.ndarray:
         """(H*W, 3) float32 camera-frame directions with z = 1, row-major."""
@@ -337,7 +390,7 @@ class Renderer:
         return rays
 
     def _render_rows(self, sl: slice, origin: np.ndarray, dirs: np.ndarray, rgb: np.ndarray,
-                     depth: np.ndarray, inst: np.ndarray) -> None:
+                     depth: np.ndarray, inst: np.ndarray, fx: float) -> None:
         d = dirs[sl]  # row slices of a C-contiguous (N, 3) array are contiguous
         o = self._origin_bufs.get(len(d))
         if o is None:
@@ -360,7 +413,7 @@ class Renderer:
             tex = _texture(pat[idx], a, b)[:, None]
             px[idx, :3] = np.minimum(px[idx, :3] * tex + 0.5, 255.0).astype(np.uint8)
         if self._mode is not None:
-            self._shade_baked(prim, bary, px)
+            self._shade_baked(prim, bary, t, fx, px)
         rgb[sl] = px[:, :3]
 
     @property
@@ -383,9 +436,9 @@ class Renderer:
                 self._horizontal_u8.ctypes.data, self._miss, _TILES_FLAT.ctypes.data, _TILE_SCALE.ctypes.data,
                 _TILE_RES, *baked, rgb.ctypes.data, depth.ctypes.data, inst.ctypes.data)
 
-        baked = (None,) * 6 if self._mode is None else (
-            self._mode.ctypes.data, self._uv.ctypes.data, self._tex.ctypes.data, self._tex_ptr.ctypes.data,
-            self._tex_wh.ctypes.data, self._corner.ctypes.data)
+        baked = (None,) * 7 if self._mode is None else (
+            self._mode.ctypes.data, self._tex8.ctypes.data, self._tex_ptr.ctypes.data, self._tex_wh.ctypes.data,
+            self._tex_base.ctypes.data, self._tex_nlev.ctypes.data, self._corner.ctypes.data)
 
         # bands start on even rows (the C loop casts 2-row packets); the last band ends at H
         bounds = [min(2 * (H * i // (2 * self.threads)), H) for i in range(self.threads)] + [H]
@@ -413,14 +466,14 @@ class Renderer:
         depth = np.empty(n, np.float32)
         inst = np.empty(n, np.int32)
         if self.threads == 1:
-            self._render_rows(slice(0, n), origin, dirs, rgb, depth, inst)
+            self._render_rows(slice(0, n), origin, dirs, rgb, depth, inst, intrinsics.fx)
         else:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="raycast")
             bounds = np.linspace(0, H, self.threads + 1).astype(int) * W
-            jobs = [self._pool.submit(self._render_rows, slice(a, b), origin, dirs, rgb, depth, inst)
+            jobs = [self._pool.submit(self._render_rows, slice(a, b), origin, dirs, rgb, depth, inst, intrinsics.fx)
                     for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
             for j in jobs:
                 j.result()

@@ -153,6 +153,10 @@ def test_storeys_from_the_height_histogram():
     assert storey_of(floors, 0.05) == 0 and storey_of(floors, 2.9) == 1
     with pytest.raises(ConfigError, match="no storey"):
         storey_of(floors, 1.5)
+    # a ceiling whose normals face up (or a roof) has no walls above it: no storey
+    room = box_room()
+    room[1] = quad(0, 0, 2.5, 4, 4, 2.5)
+    np.testing.assert_allclose(detect_floors(scan_scene(*merge(*room))), [0.0], atol=1e-6)
 
 
 def test_no_floor_is_a_clear_error():
@@ -195,3 +199,28 @@ def test_upper_storey_grid_ignores_the_lower_one():
     lower = build_scan_navgrid(scene, 0.0, resolution_m=0.05)
     upper = build_scan_navgrid(scene, 3.0, resolution_m=0.05)
     assert not lower.is_navigable(np.array([2.0, 2.0])) and upper.is_navigable(np.array([2.0, 2.0]))
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_mipmaps_average_a_texture_seen_from_afar(native):
+    """A 1-texel black/white checkerboard at 256 px per metre, 4 m away at 32 px per metre: without
+    mipmaps every pixel would read one texel (0 or 255); the level that matches the footprint reads grey."""
+    from sims.raycast.native import load_native
+    from sims.raycast.render import mip_levels, texel_density
+
+    if native and load_native() is None:
+        pytest.skip("the native renderer cannot be built here")
+    img = np.where((np.add.outer(np.arange(512), np.arange(512)) % 2)[..., None] == 1, 255, 0).astype(np.uint8)
+    img = np.repeat(img, 3, axis=2)
+    levels = mip_levels(img)
+    assert [lv.shape[0] for lv in levels] == [512, 256, 128, 64, 32, 16, 8, 4, 2, 1]
+    assert np.abs(levels[1].astype(int) - 128).max() <= 1  # a 2 x 2 average of black and white
+    V = np.array([[4, 1, 0], [4, -1, 0], [4, -1, 2], [4, 1, 2]], np.float32)  # 2 m wide at 4 m
+    F = np.array([[0, 1, 2], [0, 2, 3]], np.int32)
+    uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)[F]
+    np.testing.assert_allclose(texel_density(V, F, uv, np.array([[512, 512]] * 2)), 256, rtol=1e-6)
+    scene = scan_scene(V, F, face_uv=uv, face_texture=np.zeros(2, np.int32), textures=[img])
+    K = CameraIntrinsics.from_hfov(256, 256, 90.0)  # fx = 128: a pixel covers 4 / 128 m = 8 texels
+    frame = Renderer(scene, native=native, threads=1).render(geometry.camera_pose(np.array([0.0, 0.0, 1.0]), 0.0), K)
+    wall = frame.rgb[100:156, 100:156].astype(int)
+    assert np.abs(wall - 128).max() <= 2
