@@ -30,13 +30,11 @@ from sims.raycast.floors import MAX_CLIMB_M, build_scan_navgrid, detect_floors, 
 from sims.raycast.house import HouseConfig, generate_house, seed_from_scene_id
 from sims.raycast.navigation import NavGrid, build_navgrid, object_footprints, object_view_mask, visible_view_mask
 from sims.raycast.render import BACKENDS, Renderer
+from sims.raycast.scan import is_scan_path, load_scan
 from sims.raycast.scene import Scene, load_scene
 
 __all__ = ["SimConfig", "RaycastSimulator", "GOAL_VIEW_RULES"]
 
-
-SCAN_SUFFIXES = (".glb", ".gltf", ".ply", ".obj")
-"""Scene ids ending like this are mesh files, read by :func:`sims.raycast.scan.load_scan`."""
 
 GOAL_VIEW_RULES = ("visible", "radius")
 """How ObjectNav view points (the success region) are chosen: "visible" (habitat's rule: navigable
@@ -206,9 +204,7 @@ class RaycastSimulator:
         if scene_id.endswith(".json"):
             scene, nav = load_scene(scene_id)
             self.load_scene(scene, NavGrid.from_json(nav) if nav else None)
-        elif scene_id.lower().endswith(SCAN_SUFFIXES):
-            from sims.raycast.scan import load_scan
-
+        elif is_scan_path(scene_id):
             c = self.config
             self.load_scene(load_scan(scene_id, up_axis=c.scan_up_axis, category_map=c.category_map))
         else:
