@@ -32,7 +32,7 @@ from sims.raycast.navigation import NavGrid
 from sims.raycast.render import face_normals
 from sims.raycast.scene import Scene
 
-__all__ = ["detect_floors", "storey_of", "build_scan_navgrid", "surface_samples"]
+__all__ = ["detect_floors", "storey_of", "build_scan_navgrid", "surface_samples", "iter_surface_samples"]
 
 MAX_CLIMB_M = 0.2
 """habitat-sim's ``NavMeshSettings.agent_max_climb`` default: steps up to this height are walked over."""
@@ -55,7 +55,7 @@ def detect_floors(scene: Scene, *, bin_m: float = 0.05, min_area_m2: float = 2.0
         ConfigError: no upward-facing surface of ``min_area_m2`` (the mesh is not Z-up after loading,
             its normals face away from the rooms, or it is not a room-scale scene).
     """
-    tri = scene.vertices[scene.faces].astype(np.float64)
+    tri = scene.vertices[scene.faces]  # float32: millimetres are plenty here
     n = face_normals(scene.vertices, scene.faces)
     up = n[:, 2] >= math.cos(math.radians(max_floor_tilt_deg))
     area = _face_areas(tri)[up]
@@ -126,23 +126,26 @@ def surface_samples(tri: np.ndarray, spacing_m: float, max_subdivisions: int = 5
     Returns:
         (points (P, 3) float64, face index (P,) int64 of each point).
     """
+    chunks = list(iter_surface_samples(tri, spacing_m, max_subdivisions))
+    if not chunks:
+        return np.zeros((0, 3)), np.zeros(0, np.int64)
+    return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+
+def iter_surface_samples(tri: np.ndarray, spacing_m: float, max_subdivisions: int = 512, chunk_points: int = 2_000_000):
+    """:func:`surface_samples` in chunks of about ``chunk_points`` points: yields (points, face index)."""
     edges = np.stack([np.linalg.norm(tri[:, 1] - tri[:, 0], axis=1), np.linalg.norm(tri[:, 2] - tri[:, 1], axis=1),
                       np.linalg.norm(tri[:, 0] - tri[:, 2], axis=1)], 1).max(1)
     nsub = np.clip(np.ceil(edges / spacing_m).astype(np.int64), 1, max_subdivisions)
-    pts, owner = [], []
     for n in np.unique(nsub):
         idx = np.flatnonzero(nsub == n)
         i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
         keep = (i + j) <= n
         a, b = i[keep] / n, j[keep] / n
         bary = np.stack([1 - a - b, a, b], 1)  # (K, 3)
-        for chunk in np.array_split(idx, max(1, len(idx) * len(bary) // 2_000_000 + 1)):
-            p = np.einsum("kc,fcd->fkd", bary, tri[chunk])
-            pts.append(p.reshape(-1, 3))
-            owner.append(np.repeat(chunk, len(bary)))
-    if not pts:
-        return np.zeros((0, 3)), np.zeros(0, np.int64)
-    return np.concatenate(pts), np.concatenate(owner)
+        for chunk in np.array_split(idx, max(1, len(idx) * len(bary) // chunk_points + 1)):
+            if len(chunk):
+                yield np.einsum("kc,fcd->fkd", bary, tri[chunk]).reshape(-1, 3), np.repeat(chunk, len(bary))
 
 
 def build_scan_navgrid(scene: Scene, floor_z_m: float, agent_radius_m: float = 0.18, agent_height_m: float = 1.5,
@@ -167,22 +170,22 @@ def build_scan_navgrid(scene: Scene, floor_z_m: float, agent_radius_m: float = 0
     ox, oy = x0 - pad, y0 - pad
     W = int(math.ceil((x1 - x0 + 2 * pad) / resolution_m))
     H = int(math.ceil((y1 - y0 + 2 * pad) / resolution_m))
-    tri = scene.vertices[scene.faces].astype(np.float64)
+    tri = scene.vertices[scene.faces]
     zmin, zmax = tri[:, :, 2].min(1), tri[:, :, 2].max(1)
     lo, hi = floor_z_m - max_climb_m, floor_z_m + agent_height_m
     near = np.flatnonzero((zmax >= lo) & (zmin <= hi))  # faces of this storey's band only
     walkable = face_normals(scene.vertices, scene.faces)[near, 2] >= math.cos(math.radians(max_slope_deg))
-    pts, owner = surface_samples(tri[near], resolution_m / 2)
-    col = np.floor((pts[:, 0] - ox) / resolution_m).astype(np.int64)
-    row = np.floor((pts[:, 1] - oy) / resolution_m).astype(np.int64)
-    inside = (row >= 0) & (row < H) & (col >= 0) & (col < W)
-    z = pts[:, 2]
-    is_floor = inside & walkable[owner] & (np.abs(z - floor_z_m) <= max_climb_m)
-    is_block = inside & (z > floor_z_m + max_climb_m) & (z < hi)
     floor = np.zeros((H, W), bool)
     blocked = np.zeros((H, W), bool)
-    floor[row[is_floor], col[is_floor]] = True
-    blocked[row[is_block], col[is_block]] = True
+    for pts, owner in iter_surface_samples(tri[near], resolution_m / 2):  # in chunks: memory stays flat
+        col = np.floor((pts[:, 0] - ox) / resolution_m).astype(np.int64)
+        row = np.floor((pts[:, 1] - oy) / resolution_m).astype(np.int64)
+        inside = (row >= 0) & (row < H) & (col >= 0) & (col < W)
+        z = pts[:, 2]
+        is_floor = inside & walkable[owner] & (np.abs(z - floor_z_m) <= max_climb_m)
+        is_block = inside & (z > floor_z_m + max_climb_m) & (z < hi)
+        floor[row[is_floor], col[is_floor]] = True
+        blocked[row[is_block], col[is_block]] = True
     if hole_cells > 0:
         s = np.ones((2 * hole_cells + 1,) * 2, bool)
         floor = ndimage.binary_closing(floor, structure=s) | floor

@@ -186,6 +186,8 @@ class RaycastSimulator:
         self._caster = None
         self._episode_goal = None
         self.select_storey(0)
+        if scene.scanned:
+            _release_freed_memory()  # a scan's transient arrays (reading, floors, grid) are hundreds of MB
 
     def select_storey(self, storey: int) -> None:
         """Put the agent on storey ``storey`` (an index into :attr:`floors_m`; builds its navigable grid
@@ -416,3 +418,15 @@ class RaycastSimulator:
 
 def _wrap(angle: float) -> float:
     return float((angle + math.pi) % (2 * math.pi) - math.pi)
+
+
+def _release_freed_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc keeps them otherwise, and RSS stays at the peak)."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # musl or another libc: nothing to do
+            pass

@@ -224,3 +224,25 @@ def test_mipmaps_average_a_texture_seen_from_afar(native):
     frame = Renderer(scene, native=native, threads=1).render(geometry.camera_pose(np.array([0.0, 0.0, 1.0]), 0.0), K)
     wall = frame.rgb[100:156, 100:156].astype(int)
     assert np.abs(wall - 128).max() <= 2
+
+
+def test_geometry_rule_agrees_with_a_houses_own_grid():
+    """A procedural house read as a scan (no rooms or walls, geometry only): the navigable cells found
+    from its triangles are, in both directions, the ones its room-and-wall grid has (>= 90 %)."""
+    import dataclasses
+
+    from sims.raycast.house import generate_house
+    from sims.raycast.navigation import build_navgrid
+
+    house = generate_house(800)
+    truth = build_navgrid(house)
+    scan = dataclasses.replace(house, rooms=[], walls=[], doors=[], source_path="house.glb")
+    assert detect_floors(scan) == pytest.approx([0.0], abs=1e-6)
+    found = build_scan_navgrid(scan, 0.0)
+
+    def share(a, b):
+        X, Y = a.cell_centers()
+        pts = np.stack([X[a.navigable], Y[a.navigable]], 1)[::5]
+        return np.mean([b.is_navigable(p) for p in pts])
+
+    assert share(truth, found) > 0.9 and share(found, truth) > 0.97
