@@ -13,7 +13,9 @@ MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors",
            "embodied.clip.registry", "embodied.clip.checkpoints", "embodied.clip.prompts", "embodied.config",
            "embodied.files", "embodied.runs", "embodied.net", "embodied.images", "embodied.optional",
            "datasets3d.mining", "embodied.shards", "datasets3d.objaverse", "datasets3d.rendering",
-           "embodied.scene_graph", "embodied.rearrangement", "embodied.articulation", "sims.articulated", "embodied.owl"]
+           "embodied.scene_graph", "embodied.rearrangement", "embodied.articulation", "sims.articulated", "embodied.owl",
+           "embodied.rgbd", "embodied.open_loop", "datasets3d.sequences", "sims.raycast.scan", "sims.raycast.floors",
+           "agents.robot"]
 
 
 def current() -> dict[str, list[str]]:

@@ -13,10 +13,11 @@ from typing import Any
 
 from embodied.errors import ConfigError
 
-__all__ = ["MiningConfig", "RESIZE_MODES", "OUTPUT_FORMATS"]
+__all__ = ["MiningConfig", "RESIZE_MODES", "OUTPUT_FORMATS", "RGBD_OVERLAP_METHODS"]
 
 RESIZE_MODES = ("stretch", "crop")
 OUTPUT_FORMATS = ("mimic", "wds", "both")
+RGBD_OVERLAP_METHODS = ("pose", "homography")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +47,9 @@ class MiningConfig:
         overlap_min, overlap_max: keep a pair when ``overlap_min < overlap < overlap_max`` (fractions of the grid).
         epipolar: also require a fundamental matrix (RANSAC) that explains ``epipolar_min_inlier_ratio`` of the
             good matches within ``epipolar_threshold_px`` (not in MIMIC).
+        rgbd_overlap: how recorded RGB-D sequences with camera poses are tested: "pose" (patch
+            correspondences from depth + relative pose with an occlusion test, no SIFT; not in MIMIC) or
+            "homography" (MIMIC's SIFT test, as for videos). Sequences without poses always use "homography".
 
     Synthetic panoramas (MIMIC's procedure on ``hm3d_multipro.py``):
         samples_per_scene: panorama triplets per scene (MIMIC: 3000); each gives at most one pair.
@@ -83,6 +87,7 @@ class MiningConfig:
     epipolar: bool = False
     epipolar_threshold_px: float = 1.0
     epipolar_min_inlier_ratio: float = 0.5
+    rgbd_overlap: str = "pose"
 
     samples_per_scene: int = 20
     sensor_height_min_m: float = 1.2
@@ -122,6 +127,8 @@ class MiningConfig:
             (0 <= self.overlap_min < self.overlap_max <= 1, "need 0 <= overlap_min < overlap_max <= 1"),
             (self.epipolar_threshold_px > 0 and 0 <= self.epipolar_min_inlier_ratio <= 1,
              "epipolar_threshold_px must be > 0 and epipolar_min_inlier_ratio in [0, 1]"),
+            (self.rgbd_overlap in RGBD_OVERLAP_METHODS,
+             f"rgbd_overlap must be one of {RGBD_OVERLAP_METHODS}, got '{self.rgbd_overlap}'"),
             (self.samples_per_scene >= 1, "samples_per_scene must be >= 1"),
             (0 < self.sensor_height_min_m <= self.sensor_height_max_m, "need 0 < sensor_height_min_m <= sensor_height_max_m"),
             (self.pano_views >= 2, "pano_views must be >= 2"),

@@ -4,6 +4,13 @@
   pair (i, i + gap) is tested; when it overlaps too much the gap is widened (i + 2 gap, ...) up to
   ``max_widen`` times. After a kept pair the next anchor is its second frame, else i + gap. Frames are
   decoded once, and their SIFT features are computed once and reused by every pair they are in.
+* Recorded RGB-D sequences (TUM, ScanNet, plain folders): the same anchors, gaps and widening as
+  videos (the gap in seconds uses the frame rate of the recorded timestamps). With camera poses (and
+  ``rgbd_overlap="pose"``) the overlap test is geometric: the sampled pixels of every patch are
+  unprojected with their depth, moved by the relative pose, projected into the other frame and kept
+  where its depth agrees (an occlusion test); then MIMIC's vote, one-to-one rule, both directions and
+  range check (:func:`datasets3d.mining.overlap.pose_correspondences`); no SIFT matching. Without poses
+  it is the SIFT homography test of videos. Each pair's ``overlap_method`` says which was used.
 * Synthetic scenes (MIMIC's ``hm3d_multipro.py``): per sample, a panorama A at a random navigable
   point, a turn and a 0.5 to 1 m move, panorama B, another turn and move, panorama C; every sharp
   view of A is tested against every sharp view of B and C and the pair with the lowest overlap in
@@ -34,9 +41,21 @@ from datasets3d.mining.overlap import (
     PairTest,
     correspondence_dict,
     laplacian_var,
+    overlap_outcome,
+    pose_correspondences,
     to_gray,
 )
-from datasets3d.mining.sources import Sequence, SourceError, open_rig, open_stream, prepare_frame
+from datasets3d.mining.sources import (
+    Sequence,
+    SourceError,
+    open_rgbd,
+    open_rig,
+    open_stream,
+    prepare_depth,
+    prepare_frame,
+    prepare_intrinsics,
+)
+from embodied.errors import EmbodiedError
 from embodied.images import encode_jpeg
 
 __all__ = ["DROP_REASONS", "MinedPair", "UnitResult", "mine_sequence", "pair_key", "corresponding_npy"]
@@ -117,6 +136,8 @@ def mine_sequence(seq: Sequence, config: MiningConfig, tester: OverlapTester | N
     try:
         if seq.kind in ("video", "frames"):
             _mine_stream(seq, config, tester, res)
+        elif seq.kind == "rgbd":
+            _mine_rgbd(seq, config, tester, res)
         else:
             _mine_panoramas(seq, config, tester, res)
     except SourceError as exc:
@@ -138,7 +159,8 @@ def _keep(res: UnitResult, config: MiningConfig, rgb0: np.ndarray, rgb1: np.ndar
     pair.meta = {"key": pair_key(seq.source, seq.name, index), "source": seq.source, "sequence": seq.name,
                  "pair": index, **meta, "overlap": round(float(test.overlap), 6),
                  "n_corresponding": int(len(test.correspondences)), "n_matches": test.n_matches,
-                 "n_inliers": test.n_inliers, "homography": np.asarray(test.homography).round(9).tolist(),
+                 "n_inliers": test.n_inliers,
+                 "homography": None if test.homography is None else np.asarray(test.homography).round(9).tolist(),
                  "sha256": pair.sha256}
     res.pairs.append(pair)
 
@@ -208,6 +230,133 @@ def _mine_stream(seq: Sequence, config: MiningConfig, tester: OverlapTester, res
     if stream.problems:
         res.status = "partial"
         shown = stream.problems[:5] + ([f"... {len(stream.problems) - 5} more"] if len(stream.problems) > 5 else [])
+        res.error = "; ".join(shown)
+
+
+# --------------------------------------------------------------------------------------------- RGB-D sequences
+@dataclass
+class _RGBDFrame:
+    """One prepared frame of an RGB-D sequence: (S, S, 3) uint8 rgb, (S, S) float32 depth (m, 0 = invalid),
+    (3, 3) K of the prepared frame, (4, 4) T_world_cam, the recorded timestamp (s) and sharpness."""
+
+    index: int
+    file: str | None
+    rgb: np.ndarray
+    depth: np.ndarray | None
+    K: np.ndarray
+    T_world_cam: np.ndarray | None
+    timestamp_s: float | None
+    sharpness: float
+    features: FrameFeatures | None = None
+
+
+def _sequence_fps(rgbd: Any, default: float, probe_frames: int = 5) -> float:
+    """Frames per second of the recorded timestamps (median step of the first ``probe_frames``
+    frames; TUM records them), else ``default`` (``frames_fps``)."""
+    stamps = []
+    for i in range(min(len(rgbd), probe_frames)):
+        try:
+            t = rgbd.frame(i).extras.get("timestamp_s")
+        except (EmbodiedError, OSError, ValueError):
+            continue  # an unreadable frame is reported when it is mined
+        if t is None:
+            return float(default)
+        stamps.append(float(t))
+    steps = np.diff(np.asarray(stamps, np.float64))
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    return float(1.0 / np.median(steps)) if len(steps) else float(default)
+
+
+def _pose_test(g0: _RGBDFrame, g1: _RGBDFrame, config: MiningConfig, tester: OverlapTester) -> PairTest:
+    """The overlap test by depth and relative pose (see the module docstring)."""
+    t0 = time.perf_counter()
+    tester.counts["pairs"] += 1
+    T_cam1_cam0 = np.linalg.inv(g1.T_world_cam) @ g0.T_world_cam
+    corr = pose_correspondences(g0.depth, g1.depth, g0.K, g1.K, T_cam1_cam0, tester.samples, config.image_size_px,
+                                config.patch_size_px)
+    tester.timings["voting"] += time.perf_counter() - t0
+    outcome = overlap_outcome(len(corr), config.n_patches, config.overlap_min, config.overlap_max)
+    return PairTest(outcome, overlap=len(corr) / config.n_patches, correspondences=corr)
+
+
+def _mine_rgbd(seq: Sequence, config: MiningConfig, tester: OverlapTester, res: UnitResult) -> None:
+    rgbd = open_rgbd(seq)
+    n = len(rgbd)
+    fps = _sequence_fps(rgbd, config.frames_fps)
+    gap = config.gap_in_frames(fps)
+    method = "pose" if rgbd.has_poses and config.rgbd_overlap == "pose" else "homography"
+    size, mode = config.image_size_px, config.resize
+    slots: dict[int, _RGBDFrame | None] = {}  # k -> the (k * gap)-th frame, None when unreadable
+    problems: list[str] = []
+
+    def slot(k: int) -> _RGBDFrame | None:
+        if k not in slots:
+            i = k * gap
+            try:
+                obs = rgbd.frame(i)
+            except (EmbodiedError, OSError, ValueError) as exc:
+                problems.append(f"unreadable frame {i}: {exc}")
+                slots[k] = None
+            else:
+                rgb = prepare_frame(obs.rgb, size, mode)
+                depth = None if obs.depth is None else prepare_depth(obs.depth, size, mode)
+                stamp = obs.extras.get("timestamp_s")
+                slots[k] = _RGBDFrame(i, obs.extras.get("frame"), rgb, depth,
+                                      prepare_intrinsics(obs.intrinsics, size, mode).K,
+                                      np.asarray(obs.T_world_cam, np.float64), None if stamp is None else float(stamp),
+                                      laplacian_var(to_gray(rgb)))
+        return slots[k]
+
+    def features(f: _RGBDFrame) -> FrameFeatures:
+        if f.features is None:
+            f.features = tester.features(f.rgb)
+        return f.features
+
+    k = 0
+    while (k + 1) * gap < n:
+        for old in [i for i in slots if i < k]:  # keep memory flat on long sequences
+            slots.pop(old)
+        j, test, outcome, used = k + 1, None, None, method
+        for widen in range(config.max_widen + 1):
+            if widen and (k + 1 + widen) * gap >= n:
+                break
+            j = k + 1 + widen
+            a, b = slot(k), slot(j)
+            if a is None or b is None:
+                outcome = "unreadable"
+            elif min(a.sharpness, b.sharpness) < config.min_laplacian_var:
+                outcome = "blurry"
+            else:
+                used = "pose" if method == "pose" and a.depth is not None and b.depth is not None else "homography"
+                test = _pose_test(a, b, config, tester) if used == "pose" else tester.test(features(a), features(b))
+                outcome = test.outcome
+            res.outcomes[outcome] += 1
+            if outcome != "overlap_high":
+                break
+        if outcome == "kept":
+            a, b = slots[k], slots[j]
+            meta: dict[str, Any] = {"frame0": f"{a.index:06d}", "frame1": f"{b.index:06d}",
+                                    "gap_frames": b.index - a.index, "fps": round(fps, 6),
+                                    "file0": a.file, "file1": b.file,
+                                    "timestamp0_s": a.timestamp_s, "timestamp1_s": b.timestamp_s,
+                                    "overlap_method": used}
+            if rgbd.has_poses:
+                meta["T_world_cam0"] = np.round(a.T_world_cam, 9).tolist()
+                meta["T_world_cam1"] = np.round(b.T_world_cam, 9).tolist()
+            _keep(res, config, a.rgb, b.rgb, test, meta)
+            k = j
+        else:
+            k += 1
+    res.frames = n
+    if n < 2 or gap >= n:
+        have = f"{n} frame{'s' if n != 1 else ''}"
+        why = (f"has {have}; at least 2 are needed" if n < 2 else
+               f"has {have}, fewer than 2 at a gap of {gap} frames ({gap / fps:.2f} s at {fps:g} fps); "
+               "use a smaller gap (--gap / --gap-frames)")
+        raise SourceError(f"RGB-D sequence {seq.path} {why}" + (f"; {'; '.join(problems)}" if problems else ""))
+    if problems:
+        res.status = "partial"
+        shown = problems[:5] + ([f"... {len(problems) - 5} more"] if len(problems) > 5 else [])
         res.error = "; ".join(shown)
 
 

@@ -19,6 +19,11 @@ decision:
 
 MIMIC draws fresh random pixels for every patch of every pair; here one table of pixel offsets is
 drawn from ``seed`` and used for every pair, so a run is reproducible.
+
+For frames with depth and camera poses (recorded RGB-D sequences), :func:`pose_correspondences`
+replaces step 1-3's homography by geometry: the same sampled pixels are unprojected with their depth,
+moved by the relative pose, projected and kept where the other frame's depth agrees (occlusion test);
+steps 3-5 (majority vote, one-to-one, both directions, the range check) are the same.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ __all__ = [
     "vote_patches",
     "one_to_one",
     "patch_correspondences",
+    "majority_labels",
+    "pose_labels",
+    "pose_correspondences",
     "overlap_outcome",
     "correspondence_dict",
 ]
@@ -186,6 +194,116 @@ def patch_correspondences(H: np.ndarray, samples: np.ndarray, image_size_px: int
     n = samples.shape[0]
     fwd = one_to_one(vote_patches(H, samples, image_size_px, patch_px), n)
     bwd = one_to_one(vote_patches(np.linalg.inv(H), samples, image_size_px, patch_px), n)
+    pairs = fwd if len(fwd) < len(bwd) else bwd[:, ::-1]
+    return pairs[np.argsort(pairs[:, 0], kind="stable")].astype(np.int16)
+
+
+def majority_labels(labels: np.ndarray, n_patches: int) -> np.ndarray:
+    """The majority label of every row of ``labels``: (P,) int64.
+
+    The vote of :func:`vote_patches` on labels computed elsewhere: on a tie the label that first
+    reaches the top count (in sample order) wins, as MIMIC's ``find_majority``.
+
+    Args:
+        labels: (P, S) int target patch of each sample, ``n_patches`` for "outside".
+        n_patches: the number of patches (the "outside" label).
+    """
+    labels = np.asarray(labels, np.int64)
+    P, S = labels.shape
+    L = n_patches + 1
+    keys = (np.arange(P)[:, None] * L + labels).ravel()
+    counts = np.bincount(keys, minlength=P * L).reshape(P, L)
+    top = counts.max(1)
+    winners = counts.argmax(1)
+    tied = np.flatnonzero((counts == top[:, None]).sum(1) > 1)
+    if len(tied):
+        sub = labels[tied]  # (T, S)
+        onehot = np.zeros((len(tied), S, L), np.int32)
+        np.put_along_axis(onehot, sub[..., None], 1, axis=2)
+        running = np.take_along_axis(onehot.cumsum(1), sub[..., None], axis=2)[..., 0]  # (T, S)
+        first = np.argmax(running == top[tied, None], axis=1)
+        winners[tied] = sub[np.arange(len(tied)), first]
+    return winners
+
+
+def pose_labels(depth0_m: np.ndarray, depth1_m: np.ndarray, K0: np.ndarray, K1: np.ndarray, T_cam1_cam0: np.ndarray,
+                samples: np.ndarray, image_size_px: int, patch_px: int, *, min_depth_tol_m: float = 0.05,
+                rel_depth_tol: float = 0.05) -> np.ndarray:
+    """The patch of image 1 that each sampled pixel of image 0 lands in, by depth and relative pose.
+
+    A sample ``(x, y)`` with depth ``z = depth0_m[y, x] > 0`` is unprojected with ``K0``, moved by
+    ``T_cam1_cam0`` and projected with ``K1`` (float64 arithmetic, a float32 result, as
+    :func:`warp_points`). It votes "outside" when it has no depth, lands behind camera 1 or outside
+    ``[0, S) x [0, S)``, or fails the occlusion test: the depth of image 1 at the nearest pixel must be
+    valid and within ``max(min_depth_tol_m, rel_depth_tol * depth1)`` of the projected depth.
+
+    Args:
+        depth0_m, depth1_m: (S, S) float z-depth in metres of the two (prepared) frames, 0 = invalid.
+        K0, K1: (3, 3) pinhole matrices of the prepared frames (pixel centres at integers).
+        T_cam1_cam0: (4, 4) maps camera-0 points into camera 1 (``inv(T_world_cam1) @ T_world_cam0``).
+        samples: (P, S', 2) int pixel (x, y) samples from :func:`sample_pixels`.
+
+    Returns:
+        (P, S') int64 target patch ids, ``P`` for "outside".
+    """
+    P = samples.shape[0]
+    grid = image_size_px // patch_px
+    d0 = np.asarray(depth0_m, np.float64)
+    d1 = np.asarray(depth1_m, np.float64)
+    x = samples[..., 0].astype(np.int64)
+    y = samples[..., 1].astype(np.int64)
+    z = d0[y, x]
+    has_depth = np.isfinite(z) & (z > 0)
+    z = np.where(has_depth, z, 0.0)
+    pts = np.stack([(x - K0[0, 2]) / K0[0, 0] * z, (y - K0[1, 2]) / K0[1, 1] * z, z], -1)  # (P, S', 3) camera 0
+    T = np.asarray(T_cam1_cam0, np.float64)
+    cam1 = pts @ T[:3, :3].T + T[:3, 3]
+    zp = cam1[..., 2]
+    front = has_depth & (zp > 1e-6)
+    inv = np.divide(1.0, zp, out=np.zeros_like(zp), where=front)
+    u = (K1[0, 0] * cam1[..., 0] * inv + K1[0, 2]).astype(np.float32)
+    v = (K1[1, 1] * cam1[..., 1] * inv + K1[1, 2]).astype(np.float32)
+    inside = front & (u >= 0) & (v >= 0) & (u < image_size_px) & (v < image_size_px)
+    iu = np.clip(np.rint(np.where(inside, u, 0)), 0, d1.shape[1] - 1).astype(np.int64)
+    iv = np.clip(np.rint(np.where(inside, v, 0)), 0, d1.shape[0] - 1).astype(np.int64)
+    seen = d1[iv, iu]
+    agree = inside & np.isfinite(seen) & (seen > 0) & (np.abs(zp - seen) < np.maximum(min_depth_tol_m,
+                                                                                      rel_depth_tol * seen))
+    col = np.where(agree, u, 0).astype(np.int64) // patch_px
+    row = np.where(agree, v, 0).astype(np.int64) // patch_px
+    return np.where(agree, row * grid + col, P)
+
+
+def pose_correspondences(depth0_m: np.ndarray, depth1_m: np.ndarray, K0: np.ndarray, K1: np.ndarray,
+                         T_cam1_cam0: np.ndarray, samples: np.ndarray, image_size_px: int, patch_px: int, *,
+                         min_depth_tol_m: float = 0.05, rel_depth_tol: float = 0.05) -> np.ndarray:
+    """Patch correspondences of two frames with depth and known relative pose (image 0 -> image 1).
+
+    :func:`patch_correspondences` with the homography replaced by :func:`pose_labels`: per patch of
+    image 0 the majority target of its samples (:func:`majority_labels`), one-to-one; the same from
+    image 1 with ``inv(T_cam1_cam0)``; the direction with fewer correspondences is kept (0 -> 1 when
+    strictly fewer, else the inverse of 1 -> 0).
+
+    Args:
+        depth0_m, depth1_m: (S, S) float z-depth in metres, 0 = invalid.
+        K0, K1: (3, 3) pinhole matrices of the two frames at size S.
+        T_cam1_cam0: (4, 4) float camera 0 -> camera 1 transform.
+        samples: (P, S', 2) int pixel samples from :func:`sample_pixels`.
+        min_depth_tol_m, rel_depth_tol: occlusion test tolerance ``max(min_depth_tol_m, rel_depth_tol * depth)``.
+
+    Returns:
+        (K, 2) int16 rows (patch in image 0, patch in image 1), sorted by the first column.
+    """
+    n = samples.shape[0]
+    T = np.asarray(T_cam1_cam0, np.float64)
+    T_inv = np.eye(4)
+    T_inv[:3, :3] = T[:3, :3].T
+    T_inv[:3, 3] = -T[:3, :3].T @ T[:3, 3]
+    tol = dict(min_depth_tol_m=min_depth_tol_m, rel_depth_tol=rel_depth_tol)
+    fwd = one_to_one(majority_labels(pose_labels(depth0_m, depth1_m, K0, K1, T, samples, image_size_px, patch_px,
+                                                 **tol), n), n)
+    bwd = one_to_one(majority_labels(pose_labels(depth1_m, depth0_m, K1, K0, T_inv, samples, image_size_px, patch_px,
+                                                 **tol), n), n)
     pairs = fwd if len(fwd) < len(bwd) else bwd[:, ::-1]
     return pairs[np.argsort(pairs[:, 0], kind="stable")].astype(np.int16)
 

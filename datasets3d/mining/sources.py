@@ -1,12 +1,18 @@
-"""Where frames come from: video files, folders of frames, and synthetic panoramas.
+"""Where frames come from: video files, folders of frames, recorded RGB-D sequences, and synthetic panoramas.
 
 A unit of work is one :class:`Sequence` (a source name + a sequence name): a video, a folder of
-frames, a built-in house, or a habitat scene. Sequences are plain data (JSON-able, picklable) so they
+frames, a recorded RGB-D sequence, a built-in house, or a habitat scene. Sequences are plain data (JSON-able, picklable) so they
 travel to worker processes and Ray actors; readers are opened inside the worker.
 
 * Videos are decoded with OpenCV (FFmpeg backend), falling back to imageio-ffmpeg when OpenCV cannot
   open a file. Frames are read in order; only every ``gap``-th frame is kept.
 * Folders of frames are read in natural order (``frame2.png`` before ``frame10.png``).
+* Recorded RGB-D sequences (kind "rgbd": TUM RGB-D, ScanNet exports, or the plain folder of
+  :func:`datasets3d.sequences.write_folder_sequence`) are read with :mod:`datasets3d.sequences`: colour,
+  metric depth, intrinsics and, where recorded, camera poses. A folder that is one is a single sequence;
+  its ``rgb/``, ``depth/`` or ``color/`` subfolders are not also taken as folders of frames.
+  :func:`prepare_depth` and :func:`prepare_intrinsics` apply :func:`prepare_frame`'s crop and resize
+  to the depth image (nearest) and to the camera.
 * Synthetic panoramas follow MIMIC's ``hm3d_multipro.py`` through a small camera "rig" with
   ``place_random / turn_right / forward / view``: :class:`BuiltinRig` renders built-in houses from any
   pose (camera height sampled per panorama point); :class:`HabitatRig` drives
@@ -41,6 +47,10 @@ __all__ = [
     "habitat_sequences",
     "sanitize_name",
     "prepare_frame",
+    "prepare_depth",
+    "prepare_intrinsics",
+    "is_rgbd_sequence",
+    "open_rgbd",
     "FrameStream",
     "open_stream",
     "BuiltinRig",
@@ -50,7 +60,7 @@ __all__ = [
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-KINDS = ("video", "frames", "builtin", "habitat")
+KINDS = ("video", "frames", "rgbd", "builtin", "habitat")
 
 # OpenCV's FFmpeg would print its own lines for a corrupt or truncated file ("moov atom not found",
 # "Invalid NAL unit size") between the progress bar and the summary; the problem is recorded in the
@@ -68,10 +78,10 @@ class Sequence:
     """One unit of work.
 
     Attributes:
-        kind: "video", "frames", "builtin" or "habitat".
+        kind: "video", "frames", "rgbd", "builtin" or "habitat".
         source: dataset name (first level of the MIMIC layout).
         name: sequence name (second level), unique within the source; letters, digits, ``_`` and ``-``.
-        path: the video file, frame folder or habitat scene; None for built-in houses.
+        path: the video file, frame folder, RGB-D sequence folder or habitat scene; None for built-in houses.
         seed: built-in house seed.
         options: extra settings (habitat: ``scene_dataset_config``).
     """
@@ -114,10 +124,11 @@ def _images_in(folder: Path) -> list[Path]:
 
 
 def discover(paths: Seq[str | os.PathLike], source: str | None = None) -> list[Sequence]:
-    """Sequences under ``paths``: each video file, and each folder that directly holds image files.
+    """Sequences under ``paths``: each video file, each RGB-D sequence folder (TUM, ScanNet or plain, see
+    :func:`is_rgbd_sequence`; not searched further), and each other folder that directly holds image files.
 
     Args:
-        paths: video files, frame folders, or folders to search (recursively).
+        paths: video files, frame folders, RGB-D sequence folders, or folders to search (recursively).
         source: the source name for all of them; default: the folder's name for a folder, the parent
             folder's name for a file.
 
@@ -140,6 +151,11 @@ def discover(paths: Seq[str | os.PathLike], source: str | None = None) -> list[S
                 dirs.sort()
                 here = Path(folder)
                 rel = here.relative_to(root)
+                if is_rgbd_sequence(here):
+                    dirs[:] = []  # its rgb/ depth/ color/ folders belong to it
+                    name = "_".join(rel.parts) or root.name
+                    found.append(Sequence("rgbd", src, sanitize_name(name), str(here.resolve())))
+                    continue
                 for f in sorted(files, key=_natural_key):
                     if Path(f).suffix.lower() in VIDEO_SUFFIXES:
                         name = "_".join([*rel.parts, Path(f).stem])
@@ -148,8 +164,8 @@ def discover(paths: Seq[str | os.PathLike], source: str | None = None) -> list[S
                     name = "_".join(rel.parts) or root.name
                     found.append(Sequence("frames", src, sanitize_name(name), str(here.resolve())))
             if not found:
-                raise ConfigError(f"{root} holds no videos ({', '.join(VIDEO_SUFFIXES)}) and no folders of images "
-                                  f"({', '.join(IMAGE_SUFFIXES)})")
+                raise ConfigError(f"{root} holds no videos ({', '.join(VIDEO_SUFFIXES)}), no RGB-D sequences "
+                                  f"(TUM, ScanNet or plain folders) and no folders of images ({', '.join(IMAGE_SUFFIXES)})")
         out.extend(found)
     _check_unique(out)
     return out
@@ -196,6 +212,66 @@ def prepare_frame(rgb: np.ndarray, size_px: int, mode: str) -> np.ndarray:
     if rgb.shape[:2] == (size_px, size_px):
         return np.ascontiguousarray(rgb)
     return cv2.resize(np.ascontiguousarray(rgb), (size_px, size_px))
+
+
+def prepare_depth(depth_m: np.ndarray, size_px: int, mode: str) -> np.ndarray:
+    """(H, W) float depth -> (size, size) float32 with :func:`prepare_frame`'s crop and resize, by
+    nearest neighbour (no blending across depth edges; 0 = invalid stays 0). Output pixel ``u`` takes
+    input pixel ``floor((u + 0.5) * W / size)``, the pixel nearest to where ``cv2.resize`` samples."""
+    d = np.asarray(depth_m, np.float32)
+    if mode == "crop":
+        h, w = d.shape
+        s = min(h, w)
+        y0, x0 = (h - s) // 2, (w - s) // 2
+        d = d[y0:y0 + s, x0:x0 + s]
+    h, w = d.shape
+    if (h, w) == (size_px, size_px):
+        return np.ascontiguousarray(d)
+    rows = np.minimum(((np.arange(size_px) + 0.5) * (h / size_px)).astype(np.int64), h - 1)
+    cols = np.minimum(((np.arange(size_px) + 0.5) * (w / size_px)).astype(np.int64), w - 1)
+    return np.ascontiguousarray(d[rows[:, None], cols[None, :]])
+
+
+def prepare_intrinsics(intrinsics: Any, size_px: int, mode: str) -> Any:
+    """The :class:`embodied.types.CameraIntrinsics` of a frame after :func:`prepare_frame` (pixel
+    centres at integers; ``cv2.resize`` maps output pixel ``u`` to input ``(u + 0.5) * W / size - 0.5``)."""
+    from embodied.types import CameraIntrinsics
+
+    w, h = int(intrinsics.width), int(intrinsics.height)
+    cx, cy = float(intrinsics.cx), float(intrinsics.cy)
+    if mode == "crop":
+        s = min(h, w)
+        cx, cy = cx - (w - s) // 2, cy - (h - s) // 2
+        w = h = s
+    sx, sy = w / size_px, h / size_px
+    return CameraIntrinsics(size_px, size_px, float(intrinsics.fx) / sx, float(intrinsics.fy) / sy,
+                            (cx + 0.5) / sx - 0.5, (cy + 0.5) / sy - 0.5)
+
+
+def is_rgbd_sequence(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is a recorded RGB-D sequence :mod:`datasets3d.sequences` reads (TUM, ScanNet,
+    plain folder)."""
+    from datasets3d.sequences import SequenceError, sequence_format
+
+    try:
+        sequence_format(folder)
+    except SequenceError:
+        return False
+    return True
+
+
+def open_rgbd(seq: Sequence) -> Any:
+    """The :class:`datasets3d.sequences.RGBDSequence` of an "rgbd" sequence; SourceError when it cannot be read."""
+    from datasets3d.sequences import SequenceError, open_sequence
+
+    if seq.kind != "rgbd":
+        raise ConfigError(f"sequence kind '{seq.kind}' is not an RGB-D sequence")
+    if not Path(seq.path).is_dir():
+        raise SourceError(f"RGB-D sequence {seq.path} does not exist")
+    try:
+        return open_sequence(seq.path)
+    except SequenceError as exc:
+        raise SourceError(f"cannot read RGB-D sequence {seq.path}: {exc}") from None
 
 
 @dataclass

@@ -19,7 +19,7 @@ __all__ = ["data", "parse_seeds"]
 
 @click.group("data", cls=Group, context_settings=CONTEXT)
 def data() -> None:
-    """Multi-view training data: mine MIMIC image pairs from videos and simulators; ingest
+    """Multi-view training data: mine MIMIC image pairs from videos, RGB-D recordings and simulators; ingest
     Objaverse-XL assets and render them from many views.
 
     mine and render are resumable: rerun the same command after an interruption (even kill -9) and
@@ -31,6 +31,7 @@ def data() -> None:
     \b
     Examples:
       embodied data mine videos/ --out outputs/mining/videos
+      embodied data mine tum/rgbd_dataset_freiburg1_room scannet/scans/ --gap-frames 15
       embodied data mine --sim builtin --houses 0-99 --samples-per-scene 50 --workers 8
       embodied data ingest --xl-dir ~/.objaverse --source smithsonian --commercial-only --limit 100
       embodied data ingest --local ~/meshes --local-license cc-by-4.0 --out outputs/objaverse
@@ -64,8 +65,8 @@ def parse_seeds(text: str) -> list[int]:
 @click.option("--samples-per-scene", type=click.IntRange(min=1), default=None,
               help="Panorama samples per scene (each gives at most one pair). [default: 20]")
 @click.option("--gap", "gap_s", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Video frame gap in seconds. [default: 1.0]")
-@click.option("--gap-frames", type=click.IntRange(min=1), default=None, help="Video frame gap in frames instead.")
+              help="Frame gap of videos and recorded sequences in seconds. [default: 1.0]")
+@click.option("--gap-frames", type=click.IntRange(min=1), default=None, help="Frame gap in frames instead.")
 @click.option("--format", "fmt", type=click.Choice(["mimic", "wds", "both"]), default=None,
               help="MIMIC folders, WebDataset shards (+ parquet index) or both. [default: both]")
 @click.option("--epipolar", is_flag=True, default=None, help="Also require a fundamental matrix (beyond MIMIC).")
@@ -85,7 +86,11 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
          no_progress) -> None:
     """Mine MIMIC pairs (two views, 50-75% patch overlap, patch correspondences).
 
-    INPUTS are video files, folders of frames, or folders holding either (searched recursively).
+    INPUTS are video files, folders of frames, recorded RGB-D sequences (TUM RGB-D, ScanNet exports,
+    or plain rgb/ + depth/ + camera.json [+ poses.json] folders), or folders holding any of them
+    (searched recursively; an RGB-D sequence is one sequence, its image folders are not mined again).
+    RGB-D sequences with camera poses are paired by depth and pose (patches reprojected, occlusions
+    checked) instead of SIFT; --set rgbd_overlap=homography uses MIMIC's SIFT test for them too.
     Every sequence is mined once; rerunning the same command after an interruption finishes the job
     without losing or repeating pairs. Writes the MIMIC layout (mimic/<source>/<sequence>/<pair>/),
     WebDataset shards with index.parquet, summary.json and contact_sheet.png.
@@ -94,6 +99,8 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
     Examples:
       embodied data mine videos/ --out outputs/mining/videos
       embodied data mine clip.mp4 --gap-frames 15 --format mimic
+      embodied data mine tum/rgbd_dataset_freiburg1_desk --gap 0.5
+      embodied data mine scannet/scans/ --gap-frames 20 --source-name scannet
       embodied data mine --sim builtin --houses 0-99 --samples-per-scene 50 --workers 8
       embodied data mine --sim habitat --habitat-scene hm3d/00800/xyz.basis.glb
       embodied data mine videos/ --ray --workers 64 --set overlap_min=0.4 --epipolar
@@ -125,7 +132,8 @@ def mine(inputs, source_name, sims, houses, habitat_scenes, scene_dataset_config
     elif habitat_scenes:
         raise ConfigError("--habitat-scene is used with --sim habitat")
     if not sequences:
-        raise ConfigError("nothing to mine: give video files or folders of frames, or --sim builtin / --sim habitat")
+        raise ConfigError("nothing to mine: give video files, folders of frames or RGB-D sequences, or --sim builtin / "
+                          "--sim habitat")
     if out is None:
         names = sorted({s.source for s in sequences})
         out = Path("outputs/mining") / "-".join(names)[:80]

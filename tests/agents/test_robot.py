@@ -45,22 +45,29 @@ class FakeBase:
         self.y += math.sin(self.yaw) * cmd.linear_mps * cmd.duration_s
 
 
-def recording(n=12):
-    """A recorded RGB-D sequence: frames of a built-in house along a fixed walk (what a robot's camera logs)."""
+def recording(tmp_path, n=12):
+    """A recorded RGB-D sequence, read back from disk: frames of a built-in house along a fixed walk
+    (what a robot's camera logs), written in the plain-folder format, each turned back into an
+    Observation by embodied.rgbd.observation_from_rgbd as a robot driver would."""
+    from datasets3d.sequences import open_sequence, write_folder_sequence
+    from embodied.rgbd import observation_from_rgbd
+
     with RaycastSimulator(SimConfig(width=48, height=36)) as sim:
         frames = [sim.reset(seed=3)]
         for a in [Action.TURN_LEFT, Action.MOVE_FORWARD] * (n // 2):
             frames.append(sim.step(a).observation)
-    return frames[:n]
+    seq = open_sequence(write_folder_sequence(tmp_path / "walk", frames[:n]))
+    return [observation_from_rgbd(o.rgb, o.depth, o.intrinsics, o.T_world_cam) for o in seq]
 
 
-def test_agent_runs_on_a_recorded_sequence_through_the_loop():
-    frames = recording()
+def test_agent_runs_on_a_recorded_sequence_through_the_loop(tmp_path, tiny_clip):
+    frames = recording(tmp_path)  # no instance masks on a robot: CoW with a CLIP localizer
     it = iter(frames)
     base = FakeBase()
     seen = []
     cfg = RobotConfig(linear_mps=0.25, angular_radps=math.radians(30))
-    log = run_on_robot(make_agent("frontier"), "chair", read_sensors=lambda: next(it), send=base.drive, config=cfg,
+    agent = make_agent("cow", {"localizer": "dense", "camera_height_m": 0.88}, clip=tiny_clip)
+    log = run_on_robot(agent, "chair", read_sensors=lambda: next(it), send=base.drive, config=cfg,
                        max_steps=len(frames), on_step=lambda obs, cmd: seen.append((obs.step, obs.goal, cmd.action)))
     assert len(log) == len(base.sent) == len(seen) and 1 <= len(log) <= len(frames)
     assert [s[0] for s in seen] == list(range(len(log))) and {s[1] for s in seen} == {"chair"}
@@ -77,8 +84,8 @@ def test_agent_runs_on_a_recorded_sequence_through_the_loop():
     assert moved == pytest.approx(0.25 * sum(c.action == "move_forward" for c in base.sent))
 
 
-def test_a_bad_sensor_reading_is_named():
-    frame = recording(2)[0]
+def test_a_bad_sensor_reading_is_named(tmp_path):
+    frame = recording(tmp_path, 2)[0]
     bad = frame.depth.copy()
     bad[0, 0] = np.nan
     from dataclasses import replace
