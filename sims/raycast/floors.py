@@ -165,11 +165,8 @@ def build_scan_navgrid(scene: Scene, floor_z_m: float, agent_radius_m: float = 0
 
     if not (0 < resolution_m <= 0.5 and agent_radius_m >= 0 and agent_height_m > max_climb_m >= 0):
         raise ConfigError("need 0 < resolution_m <= 0.5, agent_radius_m >= 0 and agent_height_m > max_climb_m >= 0")
-    x0, y0, x1, y1 = scene.bounds_xy_m
-    pad = 0.25
-    ox, oy = x0 - pad, y0 - pad
-    W = int(math.ceil((x1 - x0 + 2 * pad) / resolution_m))
-    H = int(math.ceil((y1 - y0 + 2 * pad) / resolution_m))
+    grid = NavGrid.covering(scene, resolution_m, agent_radius_m)
+    (H, W), (ox, oy) = grid.shape, grid.origin_xy_m
     tri = scene.vertices[scene.faces]
     zmin, zmax = tri[:, :, 2].min(1), tri[:, :, 2].max(1)
     lo, hi = floor_z_m - max_climb_m, floor_z_m + agent_height_m
@@ -189,9 +186,7 @@ def build_scan_navgrid(scene: Scene, floor_z_m: float, agent_radius_m: float = 0
     if hole_cells > 0:
         s = np.ones((2 * hole_cells + 1,) * 2, bool)
         floor = ndimage.binary_closing(floor, structure=s) | floor
-    free = floor & ~blocked
-    clearance = ndimage.distance_transform_edt(free) * resolution_m - resolution_m / 2
-    grid = NavGrid(free & (clearance >= agent_radius_m), (ox, oy), resolution_m, agent_radius_m)
+    grid.set_free(floor & ~blocked)
     if not grid.navigable.any():
         raise ConfigError(f"{scene.source_path or scene.scene_id}: no navigable floor on the storey at "
                           f"{floor_z_m:.2f} m for an agent of radius {agent_radius_m} m and height {agent_height_m} m")

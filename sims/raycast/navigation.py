@@ -40,6 +40,22 @@ class NavGrid:
     agent_radius_m: float
     _fields: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def covering(cls, scene: Scene, resolution_m: float, agent_radius_m: float, pad_m: float = 0.25) -> NavGrid:
+        """An all-blocked grid over ``scene``'s XY bounds grown by ``pad_m``."""
+        x0, y0, x1, y1 = scene.bounds_xy_m
+        W = int(math.ceil((x1 - x0 + 2 * pad_m) / resolution_m))
+        H = int(math.ceil((y1 - y0 + 2 * pad_m) / resolution_m))
+        return cls(np.zeros((H, W), bool), (x0 - pad_m, y0 - pad_m), resolution_m, agent_radius_m)
+
+    def set_free(self, free: np.ndarray) -> None:
+        """Navigable = the ``free`` (H, W) cells at least ``agent_radius_m`` from any other cell (a
+        Euclidean distance transform; a cell's clearance is measured from its edge)."""
+        from scipy import ndimage
+
+        clearance = ndimage.distance_transform_edt(free) * self.resolution_m - self.resolution_m / 2
+        self.navigable = free & (clearance >= self.agent_radius_m)
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.navigable.shape
@@ -190,22 +206,15 @@ def build_navgrid(scene: Scene, agent_radius_m: float = 0.18, agent_height_m: fl
                   resolution_m: float = 0.05) -> NavGrid:
     """Rasterise floors, walls and object footprints, then keep cells at least ``agent_radius_m``
     from any obstacle (an Euclidean distance transform)."""
-    from scipy import ndimage
-
     if not (0 < resolution_m <= 0.5 and agent_radius_m >= 0 and agent_height_m > 0):
         raise ConfigError("need 0 < resolution_m <= 0.5, agent_radius_m >= 0 and agent_height_m > 0")
-    x0, y0, x1, y1 = scene.bounds_xy_m
-    pad = 0.25
-    ox, oy = x0 - pad, y0 - pad
-    W = int(math.ceil((x1 - x0 + 2 * pad) / resolution_m))
-    H = int(math.ceil((y1 - y0 + 2 * pad) / resolution_m))
-    grid = NavGrid(np.zeros((H, W), bool), (ox, oy), resolution_m, agent_radius_m)
+    grid = NavGrid.covering(scene, resolution_m, agent_radius_m)
     X, Y = grid.cell_centers()
-    floor = np.zeros((H, W), bool)
+    floor = np.zeros(grid.shape, bool)
     for r in scene.rooms:
         rx0, ry0, rx1, ry1 = r.bounds_m
         floor |= (X >= rx0) & (X <= rx1) & (Y >= ry0) & (Y <= ry1)
-    blocked = np.zeros((H, W), bool)
+    blocked = np.zeros(grid.shape, bool)
     T = WALL_THICKNESS_M
     for w in scene.walls:
         if w["z0"] >= agent_height_m:
@@ -217,9 +226,7 @@ def build_navgrid(scene: Scene, agent_radius_m: float = 0.18, agent_height_m: fl
             _stamp_rect(blocked, X, Y, mid, w["coord"], 0.0, half, T / 2)
     for poly in object_footprints(scene, _STEP_HEIGHT_M, agent_height_m).values():
         _stamp_polygon(blocked, X, Y, poly)
-    free = floor & ~blocked
-    clearance = ndimage.distance_transform_edt(free) * resolution_m - resolution_m / 2
-    grid.navigable = free & (clearance >= agent_radius_m)
+    grid.set_free(floor & ~blocked)
     return grid
 
 
