@@ -95,3 +95,19 @@ def test_a_bad_sensor_reading_is_named(tmp_path):
     with pytest.raises(ObservationError, match="NaN"):
         run_on_robot(make_agent("frontier"), "chair", read_sensors=lambda: replace(frame, depth=bad),
                      send=lambda cmd: None, max_steps=1)
+
+
+def test_the_documented_example_runs_on_a_recording(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from datasets3d.sequences import write_folder_sequence
+
+    with RaycastSimulator(SimConfig(width=48, height=36)) as sim:
+        frames = [sim.reset(seed=3)] + [sim.step(Action.TURN_LEFT).observation for _ in range(3)]
+    path = write_folder_sequence(tmp_path / "rec", frames)
+    spec = importlib.util.spec_from_file_location("robot_loop", Path(__file__).parents[2] / "examples" / "robot_loop.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    log = module.main([str(path), "--goal", "chair", "--model", "embodied-tiny", "--random-init"])
+    assert 1 <= len(log) <= 4 and "steps; the agent" in capsys.readouterr().out

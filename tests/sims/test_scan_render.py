@@ -246,3 +246,22 @@ def test_geometry_rule_agrees_with_a_houses_own_grid():
         return np.mean([b.is_navigable(p) for p in pts])
 
     assert share(truth, found) > 0.9 and share(found, truth) > 0.97
+
+
+def test_the_agent_stands_on_the_storey_of_its_start():
+    from embodied.tasks import ObjectNavEpisode
+    from sims.raycast.simulator import RaycastSimulator, SimConfig
+
+    scene = scan_scene(*merge(*box_room(), *box_room(z0=3.0)))
+    with RaycastSimulator(SimConfig(width=32, height=24)) as sim:
+        sim.load_scene(scene)
+        np.testing.assert_allclose(sim.floors_m, [0.0, 3.0], atol=1e-6)
+        ep = ObjectNavEpisode(episode_id="up", scene_id="scan", start_position_m=(2.0, 2.0, 3.02), start_yaw_rad=0.0,
+                              goal_category="chair", extras={"goal_view_points_m": [[3.0, 2.0, 3.0]]})
+        obs = sim.reset(ep)
+        assert sim.floor_z_m == pytest.approx(3.0) and obs.agent_pose.position_m[2] == pytest.approx(3.0)
+        assert obs.T_world_cam[2, 3] == pytest.approx(3.0 + 0.88)
+        # the view point is 1 m ahead on the same storey; one on the other storey is left out
+        assert sim.distance_to_goal("chair") == pytest.approx(1.0, abs=0.06)
+        assert not sim.view_point_mask(np.array([[3.0, 2.0, 0.0]])).any()
+        np.testing.assert_allclose(obs.depth[12, 16], 2.0, atol=1e-3)  # the wall x = 4 of the upper room
