@@ -80,23 +80,30 @@ def localize(sequence, goal, fmt, localizer, vocabulary, threshold, owl_checkpoi
     loc = make_localizer(localizer, clip, **kw)
     out = out or Path("outputs/localize") / f"{seq.name}-{goal.replace(' ', '_')}"
     out.mkdir(parents=True, exist_ok=True)
-    frames: list = []
+    from embodied.video import VideoWriter
+
+    writer = VideoWriter(out / "overlay.mp4", fps=fps) if video else None  # streamed: long recordings fit
     bar = tqdm(total=len(seq), desc=f"localize {goal}", unit="frame")
 
     def on_frame(obs, result, det) -> None:
-        if video:
-            frames.append(overlay(obs.rgb, result, det))
+        if writer is not None:
+            writer.append(overlay(obs.rgb, result, det))
         bar.update(1)
 
-    dets, m = localize_sequence(seq, loc, goal, on_frame=on_frame)
-    bar.close()
+    try:
+        dets, m = localize_sequence(seq, loc, goal, on_frame=on_frame)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        bar.close()
+    video_path = writer.close() if writer is not None else None
     lines = "".join(json.dumps(d.to_dict()) + "\n" for d in dets)
     atomic_write(out / "detections.jsonl", lines.encode())
     written = [out / "detections.jsonl"]
-    if video and frames:
-        from embodied.video import save_video
-
-        written.append(save_video(frames, out / "overlay.mp4", fps=fps))
+    if video_path is not None and writer.frames:
+        written.append(video_path)
     if m is not None:
         Image.fromarray(draw_map(m)).save(out / "map.png")
         written.append(out / "map.png")

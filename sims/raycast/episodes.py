@@ -11,6 +11,7 @@ Scanned scenes (a mesh file with semantics, :mod:`sims.raycast.scan`) get episod
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -111,9 +112,10 @@ def generate_scan_episodes(scene_path: str, n_episodes: int, *, seed: int = 0, g
     """
     if n_episodes < 0:
         raise ConfigError("n_episodes must be >= 0")
+    scene_path = os.path.realpath(scene_path)  # episode files are read from anywhere
     sim = RaycastSimulator(sim_config)
     try:
-        sim._ensure_scene(str(scene_path))
+        sim._ensure_scene(scene_path)
         scene = sim.scene
         have = scene.categories
         if goals is None:
@@ -125,7 +127,10 @@ def generate_scan_episodes(scene_path: str, n_episodes: int, *, seed: int = 0, g
                               f"{', '.join(have) or 'no labelled objects (give it semantics: see sims/raycast/scan.py)'}")
         per_storey = []
         for i in range(len(sim.floors_m)):
-            sim.select_storey(i)
+            try:
+                sim.select_storey(i)
+            except ConfigError:  # a storey without navigable floor (a crawl space, a mezzanine too low)
+                continue
             fields = _start_fields(sim, goals, min_distance_m, max_distance_m)
             if fields:
                 per_storey.append((i, fields))
@@ -137,7 +142,7 @@ def generate_scan_episodes(scene_path: str, n_episodes: int, *, seed: int = 0, g
         for k in tqdm(range(n_episodes), desc=f"{scene.scene_id} episodes", disable=not progress):
             storey, fields = per_storey[int(rng.integers(len(per_storey)))]
             sim.select_storey(storey)
-            episodes.append(_draw(sim, fields, rng, f"{scene.scene_id}-{k:05d}", str(scene_path), split,
+            episodes.append(_draw(sim, fields, rng, f"{scene.scene_id}-{k:05d}", scene_path, split,
                                   {"storey": storey}))
         return episodes
     finally:

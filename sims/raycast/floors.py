@@ -68,7 +68,7 @@ def detect_floors(scene: Scene, *, bin_m: float = 0.05, min_area_m2: float = 2.0
     lo = z.min()
     bins = np.floor((z - lo) / bin_m).astype(np.int64)
     hist = np.bincount(bins, weights=area)
-    smooth = np.convolve(hist, np.ones(3), mode="same")  # a floor split across two bins is one peak
+    smooth = np.convolve(np.pad(hist, 1), np.ones(3), mode="valid")  # a floor split across two bins is one peak
     peaks = [i for i in range(len(smooth)) if smooth[i] > 0
              and smooth[i] >= (smooth[i - 1] if i > 0 else 0) and smooth[i] > (smooth[i + 1] if i + 1 < len(smooth) else 0)]
     peaks.sort(key=lambda i: -smooth[i])
@@ -79,6 +79,8 @@ def detect_floors(scene: Scene, *, bin_m: float = 0.05, min_area_m2: float = 2.0
 
     def walled(i: int) -> bool:  # walls rise over the peak's footprint
         sel = np.abs(bins - i) <= 1
+        if not sel.any():
+            return False
         h = lo + (i + 0.5) * bin_m
         (x0, y0), (x1, y1) = up_lo[sel].min(0), up_hi[sel].max(0)
         band = (v_zhi > h + 0.5) & (v_zlo < h + 1.5) & (v_xy[:, 0] >= x0 - 0.2) & (v_xy[:, 0] <= x1 + 0.2) & \

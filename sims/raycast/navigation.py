@@ -238,6 +238,8 @@ def object_view_mask(grid: NavGrid, objects: list[SceneObject], radius_m: float 
     :func:`object_footprints`) is given."""
     from scipy import ndimage
 
+    if not objects:  # no object: no view point (a transform of an all-empty grid would say "everywhere")
+        return np.zeros(grid.shape, bool)
     X, Y = grid.cell_centers()
     inside = np.zeros(grid.shape, bool)
     for o in objects:

@@ -18,6 +18,7 @@ instances (``goal_view_rule``).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,25 +168,38 @@ class RaycastSimulator:
 
     def load_scene(self, scene: Scene, nav: NavGrid | None = None) -> None:
         """Make ``scene`` current (builds its renderer and, unless given, its navigable grid; a scanned
-        scene's storeys are found here and their grids built when first needed)."""
+        scene's storeys are found here, the agent put on the lowest one with navigable floor, and the
+        others' grids built when first needed; ``nav`` is then that storey's grid). Nothing changes when
+        this raises."""
+        c = self.config
+        navs: dict[int, NavGrid] = {}
+        if scene.scanned:
+            floors = detect_floors(scene)
+            problems = []
+            for i, z in enumerate(floors):  # the first storey whose grid builds (a crawl space has none)
+                try:
+                    navs[i] = nav if nav is not None else build_scan_navgrid(
+                        scene, z, c.agent_radius_m, c.agent_height_m, c.nav_resolution_m, c.max_climb_m)
+                    break
+                except ConfigError as exc:
+                    problems.append(str(exc))
+            if not navs:
+                raise ConfigError("; ".join(problems))
+        else:
+            floors = [0.0]
+            navs[0] = nav if nav is not None else build_navgrid(scene, c.agent_radius_m, c.agent_height_m,
+                                                                c.nav_resolution_m)
+        renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads, native=c.native)
         if self._renderer is not None:
             self._renderer.close()
-        c = self.config
-        self._scene = scene
-        self._scene_key = scene.scene_id
-        self._navs = {}
-        if scene.scanned:
-            self._floors = detect_floors(scene)
-        else:
-            self._floors = [0.0]
-            self._navs[0] = nav if nav is not None else build_navgrid(scene, c.agent_radius_m, c.agent_height_m,
-                                                                      c.nav_resolution_m)
-        self._renderer = Renderer(scene, c.backend, c.max_depth_m, c.threads, native=c.native)
+        self._renderer = renderer
+        self._scene, self._scene_key = scene, _scene_key(scene)
+        self._floors, self._navs = floors, navs
         self._goal_masks = {}
         self._footprints = None
         self._caster = None
         self._episode_goal = None
-        self.select_storey(0)
+        self.select_storey(min(navs))
         if scene.scanned:
             _release_freed_memory()  # a scan's transient arrays (reading, floors, grid) are hundreds of MB
 
@@ -193,7 +207,8 @@ class RaycastSimulator:
         """Put the agent on storey ``storey`` (an index into :attr:`floors_m`; builds its navigable grid
         on first use). The agent's position is not checked: reset or teleport next."""
         if not 0 <= storey < len(self._floors):
-            raise ConfigError(f"storey {storey}: {self.scene.scene_id} has {len(self._floors)} storey(s)")
+            raise ConfigError(f"storey {storey}: {self.scene.scene_id} has {len(self._floors)} storey(s) (floors at "
+                              f"{', '.join(f'{z:.2f}' for z in self._floors)} m)")
         if storey not in self._navs:
             c = self.config
             self._navs[storey] = build_scan_navgrid(self.scene, self._floors[storey], c.agent_radius_m,
@@ -201,6 +216,8 @@ class RaycastSimulator:
         self._storey, self._nav = storey, self._navs[storey]
 
     def _ensure_scene(self, scene_id: str) -> None:
+        if is_scan_path(scene_id):
+            scene_id = os.path.realpath(scene_id)
         if self._scene is not None and self._scene_key == scene_id:
             return
         if scene_id.endswith(".json"):
@@ -254,9 +271,11 @@ class RaycastSimulator:
                 has = ", ".join(self.scene.categories) or ("nothing: the scan has no semantics (see sims/raycast/scan.py)"
                                                            if self.scene.scanned else "nothing")
                 raise ConfigError(f"scene {self.scene.scene_id} has no '{category}'; it has: {has}")
-            if self.scene.scanned:  # the instances of the agent's storey
+            if self.scene.scanned:  # the instances of the agent's storey: from its floor to the next one's
                 z0 = self.floor_z_m
-                objs = [o for o in objs if o.bbox_max_m[2] >= z0 - 0.3 and o.bbox_min_m[2] <= z0 + 2.5] or objs
+                above = [z for z in self._floors if z > z0 + 0.5]
+                z1 = min(above) - 0.3 if above else math.inf
+                objs = [o for o in objs if o.bbox_max_m[2] >= z0 - 0.3 and o.bbox_min_m[2] <= z1]
             if self._footprints is None:
                 self._footprints = object_footprints(self.scene, -math.inf, math.inf)
             c = self.config
@@ -298,7 +317,8 @@ class RaycastSimulator:
         return self._yaw
 
     def reset(self, episode: ObjectNavEpisode | None = None, *, seed: int | None = None) -> Observation:
-        """Start an episode (or, with None, a random navigable pose in the current/first house)."""
+        """Start an episode (or, with None, a random navigable pose in the current/first house, on the
+        current storey of a scan: :meth:`select_storey` picks another)."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self._episode_goal = None
@@ -343,7 +363,10 @@ class RaycastSimulator:
         """Put the agent at a navigable ``position_m`` (x, y[, z]) with heading and camera tilt, as
         habitat-sim's ``set_agent_state`` / AI2-THOR's ``Teleport`` (for experts and tests; the step
         count does not change). Raises ConfigError where the agent cannot stand."""
-        pos = np.asarray(position_m, float)[:2]
+        given = np.asarray(position_m, float)
+        if len(given) > 2 and self.scene.scanned:  # z picks the storey
+            self.select_storey(storey_of(self._floors, float(given[2])))
+        pos = given[:2]
         if not self.nav.is_navigable(pos):
             raise ConfigError(f"cannot teleport to {tuple(np.round(pos, 3))}: not navigable in {self.scene.scene_id}")
         lim = math.radians(self.config.tilt_limit_deg)
@@ -430,3 +453,8 @@ def _release_freed_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):  # musl or another libc: nothing to do
             pass
+
+
+def _scene_key(scene: Scene) -> str:
+    """What ``_ensure_scene`` compares scene ids with: a scan's real file path, a house's id."""
+    return os.path.realpath(scene.source_path) if scene.scanned else scene.scene_id

@@ -256,7 +256,7 @@ def test_the_agent_stands_on_the_storey_of_its_start():
     with RaycastSimulator(SimConfig(width=32, height=24)) as sim:
         sim.load_scene(scene)
         np.testing.assert_allclose(sim.floors_m, [0.0, 3.0], atol=1e-6)
-        ep = ObjectNavEpisode(episode_id="up", scene_id="scan", start_position_m=(2.0, 2.0, 3.02), start_yaw_rad=0.0,
+        ep = ObjectNavEpisode(episode_id="up", scene_id="scan.glb", start_position_m=(2.0, 2.0, 3.02), start_yaw_rad=0.0,
                               goal_category="chair", extras={"goal_view_points_m": [[3.0, 2.0, 3.0]]})
         obs = sim.reset(ep)
         assert sim.floor_z_m == pytest.approx(3.0) and obs.agent_pose.position_m[2] == pytest.approx(3.0)
@@ -265,3 +265,37 @@ def test_the_agent_stands_on_the_storey_of_its_start():
         assert sim.distance_to_goal("chair") == pytest.approx(1.0, abs=0.06)
         assert not sim.view_point_mask(np.array([[3.0, 2.0, 0.0]])).any()
         np.testing.assert_allclose(obs.depth[12, 16], 2.0, atol=1e-3)  # the wall x = 4 of the upper room
+
+
+def test_review_cases_of_multi_storey_scans():
+    """A plain room's floor (one histogram bin) is found; a storey without navigable floor is skipped;
+    another storey's objects are never this storey's goals; teleport's z picks the storey."""
+    from sims.raycast.scene import SceneObject
+    from sims.raycast.simulator import RaycastSimulator, SimConfig
+
+    assert detect_floors(scan_scene(*merge(*box_room()))) == pytest.approx([0.0], abs=1e-6)
+    # a 1.2 m crawl space under the main floor: a storey by the histogram, but too low to stand in
+    v, f = merge(*box_room(height=1.2), *box_room(z0=2.0), *box(1.0, 1.0, 2.0, 2.0, 2.0, 2.5))
+    scene = scan_scene(v, f)
+    scene.face_instance[len(f) - 10:] = 5  # the box upstairs is a bed
+    scene.objects.append(SceneObject(instance_id=5, category="bed", position_m=(1.5, 1.5, 2.0), yaw_rad=0.0,
+                                     bbox_min_m=(1.0, 1.0, 2.0), bbox_max_m=(2.0, 2.0, 2.5),
+                                     footprint_xy_m=((1, 1), (2, 1), (2, 2), (1, 2)), room_id=None, source="scan"))
+    with RaycastSimulator(SimConfig(width=32, height=24, goal_view_rule="radius")) as sim:
+        sim.load_scene(scene)
+        assert sim.floors_m == pytest.approx([0.0, 2.0], abs=1e-6) and sim.floor_z_m == pytest.approx(2.0)
+        with pytest.raises(ConfigError, match="no navigable floor"):
+            sim.select_storey(0)
+        assert sim.goal_mask("bed").any()
+        sim.teleport(np.array([3.0, 3.0, 2.0]), 0.0)
+        assert sim.agent_position_m[2] == pytest.approx(2.0)
+    two = scan_scene(*merge(*box_room(), *box_room(z0=3.0), *box(1.0, 1.0, 2.0, 2.0, 3.0, 3.5)))
+    two.face_instance[-10:] = 5
+    two.objects.append(SceneObject(instance_id=5, category="bed", position_m=(1.5, 1.5, 3.0), yaw_rad=0.0,
+                                   bbox_min_m=(1.0, 1.0, 3.0), bbox_max_m=(2.0, 2.0, 3.5),
+                                   footprint_xy_m=((1, 1), (2, 1), (2, 2), (1, 2)), room_id=None, source="scan"))
+    with RaycastSimulator(SimConfig(width=32, height=24, goal_view_rule="radius")) as sim:
+        sim.load_scene(two)
+        assert sim.floor_z_m == pytest.approx(0.0) and not sim.goal_mask("bed").any()  # the bed is upstairs
+        sim.teleport(np.array([3.0, 3.0, 3.0]), 0.0)
+        assert sim.floor_z_m == pytest.approx(3.0) and sim.goal_mask("bed").any()
