@@ -226,12 +226,15 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--keep", type=Path, default=None, help="Write the scan (scan.glb + scan.semantic.json) here and keep it.")
     args = p.parse_args()
-    res: dict = {"args": vars(args) | {"json": str(args.json) if args.json else None}}
+    res: dict = {"args": vars(args) | {"json": str(args.json) if args.json else None,
+                                       "keep": str(args.keep) if args.keep else None}}
     with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
         print(f"scan: house-{args.house_seed} split to ~{args.triangles} triangles, {args.textures} x "
               f"{args.texture_px}^2 textures")
-        path, res["scan"] = make_scan(Path(tmp), args.house_seed, args.triangles, args.textures, args.texture_px)
+        path, res["scan"] = make_scan(folder, args.house_seed, args.triangles, args.textures, args.texture_px)
         print(f"  {res['scan']['triangles']} triangles, GLB {res['scan']['glb_mb']:.0f} MiB written in "
               f"{res['scan']['write_s']:.1f} s")
         house_id = res["scan"]["house"]
