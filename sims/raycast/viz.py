@@ -84,6 +84,8 @@ def _background(scene: Scene, nav: NavGrid, px_per_m: float, goal: str | None) -
     pad = 0.5
     W, H, px = _map_frame(scene, px_per_m)
     img = Image.new("RGB", (W, H), (255, 255, 255))
+    if scene.scanned:  # no rooms or walls to draw: the scan itself, seen from above
+        img = Image.fromarray(_scan_from_above(scene, W, H, px_per_m, x0 - pad, y0 - pad))
     d = ImageDraw.Draw(img)
     for r in scene.rooms:
         a, b = px(r.bounds_m[0], r.bounds_m[3]), px(r.bounds_m[2], r.bounds_m[1])
@@ -117,6 +119,32 @@ def _background(scene: Scene, nav: NavGrid, px_per_m: float, goal: str | None) -
         cx, cy = (r.bounds_m[0] + r.bounds_m[2]) / 2, r.bounds_m[3] - 0.3
         d.text(px(cx, cy), r.room_type.replace("_", " "), fill=(90, 90, 90), anchor="mm")
     return np.asarray(img)
+
+
+def _scan_from_above(scene: Scene, W: int, H: int, px_per_m: float, ox: float, oy: float) -> np.ndarray:
+    """(H, W, 3) uint8 orthographic view of a scan from above with the ceiling left out: one ray down per
+    map pixel from 0.3 m under the scan's top; a face looking up shows its colour (brighter the higher
+    it is), anything else it meets (the inside of a wall, an underside) is dark grey, a miss white."""
+    from sims.raycast.render import face_normals, ray_caster
+
+    u, v = np.meshgrid(np.arange(W), np.arange(H))
+    wx, wy = (u + 0.5) / px_per_m + ox, (H - v - 0.5) / px_per_m + oy
+    zmax = float(scene.vertices[:, 2].max())
+    floors = scene.vertices[:, 2].min()
+    top = zmax - 0.3 if zmax - floors > 1.5 else zmax + 0.1
+    origins = np.stack([wx.ravel(), wy.ravel(), np.full(wx.size, top)], 1).astype(np.float32)
+    dirs = np.tile(np.array([[0, 0, -1]], np.float32), (len(origins), 1))
+    t, face = ray_caster(scene)(origins, dirs)
+    out = np.full((H * W, 3), 255, np.uint8)
+    hit = face >= 0
+    up = np.zeros(len(face), bool)
+    up[hit] = face_normals(scene.vertices, scene.faces[face[hit]])[:, 2] > 0.3 if hit.any() else False
+    col = scene.face_albedo[face[up]].astype(np.float32)
+    z = top - t[up]
+    shade = 0.75 + 0.25 * np.clip((z - floors) / 2.0, 0, 1)
+    out[hit & ~up] = (70, 70, 70)
+    out[up] = np.clip(col * shade[:, None], 0, 255).astype(np.uint8)
+    return out.reshape(H, W, 3)
 
 
 def panel(obs: Observation, scene: Scene, nav: NavGrid, path_xy: np.ndarray | None = None) -> np.ndarray:
