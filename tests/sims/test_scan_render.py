@@ -299,3 +299,19 @@ def test_review_cases_of_multi_storey_scans():
         assert sim.floor_z_m == pytest.approx(0.0) and not sim.goal_mask("bed").any()  # the bed is upstairs
         sim.teleport(np.array([3.0, 3.0, 3.0]), 0.0)
         assert sim.floor_z_m == pytest.approx(3.0) and sim.goal_mask("bed").any()
+
+
+def test_top_down_map_of_a_scan_shows_floor_and_furniture():
+    from sims.raycast.viz import top_down_map
+
+    v, f = merge(*box_room(), *box(1.5, 1.5, 2.5, 2.5, 0.0, 1.0))
+    scene = scan_scene(v, f)
+    nav = build_scan_navgrid(scene, 0.0)
+    img = top_down_map(scene, nav, px_per_m=20.0)
+    pad = 0.5
+
+    def px(x, y):  # world -> image (the map's own frame: 0.5 m margin, y up)
+        return img[int(img.shape[0] - (y + pad) * 20), int((x + pad) * 20)].astype(int)
+    # the box top (1 m up) is brighter than the floor under it: shade 0.75 + 0.25 * height / 2
+    assert px(2.0, 2.0).mean() > px(0.5, 3.5).mean() > 0
+    assert px(-0.4, -0.4).tolist() == [255, 255, 255]  # outside the scan
