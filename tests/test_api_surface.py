@@ -15,6 +15,7 @@ MODULES = ["embodied", "embodied.types", "embodied.geometry", "embodied.errors",
            "datasets3d.mining", "embodied.shards", "datasets3d.objaverse", "datasets3d.rendering",
            "embodied.scene_graph", "embodied.rearrangement", "embodied.articulation", "sims.articulated", "embodied.owl",
            "embodied.rgbd", "embodied.open_loop", "datasets3d.sequences", "sims.raycast.scan", "sims.raycast.floors",
+           "sims.raycast.mesh_files", "sims.raycast.scan_semantics",
            "agents.robot"]
 
 
