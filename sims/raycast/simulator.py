@@ -125,7 +125,6 @@ class RaycastSimulator:
         self.intrinsics = config.intrinsics
         self._scene: Scene | None = None
         self._scene_key: str | None = None
-        self._nav: NavGrid | None = None
         self._navs: dict[int, NavGrid] = {}
         self._floors: list[float] = [0.0]
         self._storey = 0
@@ -154,7 +153,7 @@ class RaycastSimulator:
     def nav(self) -> NavGrid:
         """The navigable grid of the agent's storey."""
         self.scene  # noqa: B018 - raises when nothing is loaded
-        return self._nav
+        return self._navs[self._storey]
 
     @property
     def floors_m(self) -> list[float]:
@@ -213,7 +212,7 @@ class RaycastSimulator:
             c = self.config
             self._navs[storey] = build_scan_navgrid(self.scene, self._floors[storey], c.agent_radius_m,
                                                     c.agent_height_m, c.nav_resolution_m, c.max_climb_m)
-        self._storey, self._nav = storey, self._navs[storey]
+        self._storey = storey
 
     def _ensure_scene(self, scene_id: str) -> None:
         if is_scan_path(scene_id):
